@@ -1,0 +1,243 @@
+// Package agent wires podstart's pipeline: journal entries are re-joined
+// into lines, parsed into events and applied to the timeline, whose sinks
+// (metrics, /pods, report) read from it. It also owns the state file.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/podstart/podstart/internal/journal"
+	"github.com/podstart/podstart/internal/logformat"
+	"github.com/podstart/podstart/internal/metrics"
+	"github.com/podstart/podstart/internal/timeline"
+)
+
+// Config is the agent's journal side.
+type Config struct {
+	Journal journal.Config
+	// Lookback is where serve mode begins without a usable cursor (and
+	// without Journal.Since).
+	Lookback time.Duration
+	// StateFile keeps the journal cursor across restarts; empty disables it.
+	StateFile     string
+	StateInterval time.Duration
+	// RetryInterval is the pause before reopening a journal that failed.
+	RetryInterval time.Duration
+	// TickInterval is how often, while following, quiet pods are settled
+	// and old ones expired.
+	TickInterval time.Duration
+	Logger       *slog.Logger
+}
+
+// Agent reads the journal into the timeline.
+type Agent struct {
+	cfg    Config
+	tl     *timeline.Timeline
+	health *metrics.Health
+	log    *slog.Logger
+
+	joiner  logformat.Joiner
+	n       uint64
+	entries map[string]prometheus.Counter
+	lines   map[[2]string]prometheus.Counter
+
+	mu        sync.Mutex
+	journalUp bool
+	lastErr   error
+	cursor    string
+	savedAt   time.Time
+}
+
+// New returns an agent that feeds tl and reports its health to h.
+func New(cfg Config, tl *timeline.Timeline, h *metrics.Health) *Agent {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.RetryInterval <= 0 {
+		cfg.RetryInterval = 5 * time.Second
+	}
+	if cfg.StateInterval <= 0 {
+		cfg.StateInterval = 10 * time.Second
+	}
+	if cfg.TickInterval <= 0 {
+		cfg.TickInterval = time.Second
+	}
+	a := &Agent{cfg: cfg, tl: tl, health: h, log: cfg.Logger,
+		entries: map[string]prometheus.Counter{}, lines: map[[2]string]prometheus.Counter{}}
+	h.SourceUp.WithLabelValues("journal").Set(0)
+	return a
+}
+
+// ReadOnce reads the journal from its start (or Journal.Since) to its end,
+// then settles what the input allows. Errors opening the journal are
+// returned as they are: report exits on them.
+func (a *Agent) ReadOnce(ctx context.Context) error {
+	cfg := a.cfg.Journal
+	cfg.Follow = false
+	r, err := journal.Open(cfg)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	err = r.Run(ctx, handler{a})
+	a.tl.Flush()
+	return err
+}
+
+// Run follows the journal until ctx ends. A journal that cannot be opened or
+// read is reported (log, /readyz, podstart_source_up) and retried.
+func (a *Agent) Run(ctx context.Context) error {
+	st := a.loadState()
+	ticker := time.NewTicker(a.cfg.TickInterval)
+	defer ticker.Stop()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-ticker.C:
+				a.tl.Tick(now)
+			}
+		}
+	}()
+	for {
+		err := a.follow(ctx, &st)
+		a.setUp(false, err)
+		if ctx.Err() != nil {
+			a.saveState(true)
+			return nil
+		}
+		a.health.SourceErrors.WithLabelValues("journal").Inc()
+		a.log.Error("journal source failed; retrying", "err", err, "retry_in", a.cfg.RetryInterval)
+		select {
+		case <-ctx.Done():
+			a.saveState(true)
+			return nil
+		case <-time.After(a.cfg.RetryInterval):
+		}
+	}
+}
+
+func (a *Agent) follow(ctx context.Context, st *state) error {
+	cfg := a.cfg.Journal
+	cfg.Follow = true
+	a.mu.Lock()
+	cfg.Cursor = a.cursor
+	a.mu.Unlock()
+	if cfg.Cursor == "" {
+		cfg.Cursor = st.Cursor
+	}
+	if cfg.Since.IsZero() && a.cfg.Lookback > 0 {
+		cfg.Since = time.Now().Add(-a.cfg.Lookback)
+	}
+	r, err := journal.Open(cfg)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	if r.CursorReset {
+		a.health.CursorResets.Inc()
+		a.log.Warn("saved journal cursor no longer exists; reading from the lookback", "since", cfg.Since)
+	}
+	a.setUp(true, nil)
+	a.log.Info("reading journal", "path", pathOrDefault(cfg.Path), "matches", fmt.Sprint(cfg.Matches), "resume", cfg.Cursor != "" && !r.CursorReset)
+	return r.Run(ctx, handler{a})
+}
+
+func pathOrDefault(p string) string {
+	if p == "" {
+		return "local system journal"
+	}
+	return p
+}
+
+func (a *Agent) setUp(up bool, err error) {
+	a.mu.Lock()
+	a.journalUp, a.lastErr = up, err
+	a.mu.Unlock()
+	v := 0.0
+	if up {
+		v = 1
+	}
+	a.health.SourceUp.WithLabelValues("journal").Set(v)
+}
+
+// Ready returns nil when the journal is being read, else why not.
+func (a *Agent) Ready() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.journalUp {
+		return nil
+	}
+	if a.lastErr != nil {
+		return fmt.Errorf("journal: %w", a.lastErr)
+	}
+	return errors.New("journal: not open yet")
+}
+
+// handler is the agent as the journal reader's Handler.
+type handler struct{ a *Agent }
+
+func (h handler) Entry(e journal.Entry) {
+	a := h.a
+	c := a.entries[e.Unit]
+	if c == nil {
+		c = a.health.Entries.WithLabelValues(e.Unit)
+		a.entries[e.Unit] = c
+	}
+	c.Inc()
+	if a.n++; a.n&255 == 0 {
+		a.health.Lag.Set(time.Since(e.Time).Seconds())
+	}
+	key := e.PID
+	if key == "" {
+		key = e.Unit
+	}
+	a.joiner.Add(key, e.Unit, e.Message, e.Time, a.line)
+}
+
+func (h handler) CaughtUp() {
+	h.a.joiner.Flush(h.a.line)
+	h.a.health.Lag.Set(0)
+}
+
+func (h handler) Checkpoint(cursor string) {
+	a := h.a
+	a.mu.Lock()
+	a.cursor = cursor
+	a.mu.Unlock()
+	a.saveState(false)
+}
+
+// line parses one complete line and applies it.
+func (a *Agent) line(unit, text string, t time.Time, cont int) {
+	if cont > 0 {
+		a.count(unit, "continuation", cont)
+	}
+	if text == "" {
+		return
+	}
+	res := logformat.Parse(text, t)
+	a.count(unit, res.Outcome.String(), 1)
+	a.health.LastEntry.Set(float64(t.UnixMilli()) / 1000)
+	if res.Outcome == logformat.Recognised || (res.Outcome == logformat.Malformed && res.Event.Kind != "" && res.Event.Kind != "unrecognised") {
+		a.tl.Apply(res.Event)
+	}
+}
+
+func (a *Agent) count(unit, result string, n int) {
+	k := [2]string{unit, result}
+	c := a.lines[k]
+	if c == nil {
+		c = a.health.Lines.WithLabelValues(unit, result)
+		a.lines[k] = c
+	}
+	c.Add(float64(n))
+}

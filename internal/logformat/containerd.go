@@ -1,0 +1,731 @@
+package logformat
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/podstart/podstart/internal/event"
+)
+
+// containerd and CRI-O both log through logrus: logfmt by default
+// (`time="…" level=info msg="…" key=value…`) or JSON with --log-format=json.
+// This file reads both encodings into a record and maps containerd's CRI
+// messages; crio.go maps CRI-O's.
+
+const (
+	formatContainerd = "containerd"
+	formatCRIO       = "crio"
+)
+
+// logfmtStarts: logrus always quotes the time, as RFC 3339 contains colons.
+func logfmtStarts(line string) bool {
+	return strings.HasPrefix(line, `time="`)
+}
+
+func parseLogfmt(line string, recv time.Time) (Result, bool) {
+	return parseLogfmtDepth(line, recv, 0)
+}
+
+// parseLogfmtDepth reads a logfmt line. depth counts wrappers already
+// removed, so that a line re-logged inside its own msg is unwrapped once at
+// most.
+func parseLogfmtDepth(line string, recv time.Time, depth int) (Result, bool) {
+	if !logfmtStarts(line) {
+		return Result{}, false
+	}
+	kvs, good := parseKVs(line, make([]kv, 0, 8))
+	rec := record{kvs: kvs}
+	var ts, component string
+	for i := range kvs {
+		switch kvs[i].key {
+		case "time":
+			ts = kvs[i].val
+		case "level":
+			rec.sev = levelSev(kvs[i].val)
+		case "msg":
+			rec.msg = kvs[i].val
+		case "component":
+			component = kvs[i].val
+		}
+	}
+	t, timeOK := runtimeTime(ts)
+	if !good && msgCut(line) {
+		// A message cut short is not mapped: its IDs, image or duration may
+		// be cut too.
+		if !timeOK {
+			t = recv
+		}
+		return Result{
+			Outcome: Malformed,
+			Format:  formatContainerd,
+			Event:   event.Event{Kind: event.Unrecognised, Time: t, Source: event.SourceRuntime},
+		}, true
+	}
+
+	// k0s runs the kubelet and containerd as children and re-logs their
+	// stderr through its own logrus, the child's line quoted in msg.
+	if depth == 0 && (component != "" || klogStarts(rec.msg) || logfmtStarts(rec.msg)) {
+		inner := recv
+		if inner.IsZero() && timeOK {
+			inner = t
+		}
+		if klogStarts(rec.msg) {
+			if res, ok := parseKlogText(rec.msg, inner); ok {
+				return res, true
+			}
+		}
+		if logfmtStarts(rec.msg) {
+			if res, ok := parseLogfmtDepth(rec.msg, inner, depth+1); ok {
+				return res, true
+			}
+		}
+		if component == "kubelet" {
+			// The kubelet's own non-klog output (flag warnings and the like).
+			ev := event.Event{Kind: event.Unrecognised, Time: t, Source: event.SourceKubelet}
+			if !timeOK {
+				ev.Time = recv
+			}
+			return Result{Event: ev, Outcome: Unrecognised, Format: "klog"}, true
+		}
+	}
+	if !timeOK {
+		t = recv
+	}
+	return runtimeResult(&rec, t, good && timeOK, crioTimeLayout(ts)), true
+}
+
+// msgCut reports whether the quoted msg of a logfmt line is not closed.
+// logrus writes msg right after time and level, so its first occurrence is
+// the key.
+func msgCut(line string) bool {
+	i := strings.Index(line, ` msg="`)
+	return i >= 0 && quotedEnd(line[i+len(` msg=`):]) < 0
+}
+
+// runtimeResult maps a decoded containerd or CRI-O record. good is false
+// when the line was malformed; what could be read is still mapped.
+// crioHint says the line looks like CRI-O's, for naming the format of lines
+// that neither runtime's mapping recognises.
+func runtimeResult(rec *record, t time.Time, good, crioHint bool) Result {
+	res := Result{Outcome: Recognised, Format: formatContainerd}
+	if !good {
+		res.Outcome = Malformed
+	}
+	ev, ok := containerdEvent(rec, t)
+	if !ok {
+		if ev, ok = crioEvent(rec, t); ok {
+			res.Format = formatCRIO
+		}
+	}
+	if !ok {
+		ev = event.Event{Kind: event.Unrecognised, Time: t}
+		if res.Outcome == Recognised {
+			res.Outcome = Unrecognised
+		}
+		if crioHint || strings.HasPrefix(rec.get("name"), "/runtime.") {
+			res.Format = formatCRIO
+		}
+	}
+	ev.Source = event.SourceRuntime
+	res.Event = ev
+	return res
+}
+
+// levelSev turns a logrus level into record.sev: its first letter upper-cased
+// (info I, warning W, error E, fatal F, debug D, trace T, panic P).
+func levelSev(level string) byte {
+	if level == "" {
+		return 0
+	}
+	c := level[0]
+	if c >= 'a' && c <= 'z' {
+		c -= 'a' - 'A'
+	}
+	return c
+}
+
+// crioTimeLayout is CRI-O's logrus TimestampFormat: a space, not a T.
+const crioTime = "2006-01-02 15:04:05.999999999Z07:00"
+
+func crioTimeLayout(ts string) bool {
+	return len(ts) > 10 && ts[10] == ' '
+}
+
+// runtimeTime reads a logrus timestamp: RFC 3339 with nanoseconds
+// (containerd), CRI-O's `2006-01-02 15:04:05.999999999Z07:00`, or k0s'
+// zoneless `2006-01-02 15:04:05` (taken as UTC).
+func runtimeTime(ts string) (time.Time, bool) {
+	if len(ts) < 19 {
+		return time.Time{}, false
+	}
+	var t time.Time
+	var err error
+	switch {
+	case ts[10] == 'T':
+		t, err = time.Parse(time.RFC3339Nano, ts)
+	case ts[10] != ' ':
+		return time.Time{}, false
+	case len(ts) == 19:
+		t, err = time.Parse(time.DateTime, ts)
+	default:
+		t, err = time.Parse(crioTime, ts)
+	}
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// runtimeJSONStarts: logrus' JSON formatter writes time, level and msg
+// (sorted with the other keys). klog's JSON has "ts" and is left to
+// klogjson.go.
+func runtimeJSONStarts(line string) bool {
+	return len(line) > 2 && line[0] == '{' &&
+		strings.Contains(line, `"msg":`) && strings.Contains(line, `"level":`) &&
+		strings.Contains(line, `"time":`) && !strings.Contains(line, `"ts":`)
+}
+
+func parseRuntimeJSON(line string, recv time.Time) (Result, bool) {
+	if !runtimeJSONStarts(line) {
+		return Result{}, false
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(line), &fields); err != nil {
+		return Result{
+			Outcome: Malformed,
+			Format:  formatContainerd,
+			Event:   event.Event{Kind: event.Unrecognised, Time: recv, Source: event.SourceRuntime},
+		}, true
+	}
+	rec := record{kvs: make([]kv, 0, len(fields))}
+	var ts string
+	good := true
+	for k, raw := range fields {
+		v, isString := jsonText(raw)
+		switch k {
+		case "time":
+			ts = v
+			good = good && isString
+		case "level":
+			rec.sev = levelSev(v)
+		case "msg":
+			rec.msg = v
+		}
+		rec.kvs = append(rec.kvs, kv{key: k, val: v})
+	}
+	t, ok := runtimeTime(ts)
+	if !ok {
+		t, good = recv, false
+	}
+	return runtimeResult(&rec, t, good, crioTimeLayout(ts)), true
+}
+
+// jsonText returns a JSON string's text, or any other value as written.
+func jsonText(raw json.RawMessage) (string, bool) {
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s, true
+		}
+	}
+	return string(raw), false
+}
+
+// containerdEvent maps the CRI plugin's request log lines: each CRI call is
+// logged at info on entry ("RunPodSandbox for …"), on success ("… returns
+// …") and at error on failure ("… failed" with error=). Metadata is Go
+// struct syntax up to 1.7 (&PodSandboxMetadata{Name:…,}) and protobuf text
+// from 2.x (name:"…" uid:"…"); both are read.
+func containerdEvent(rec *record, t time.Time) (event.Event, bool) {
+	m := rec.msg
+	if len(m) < 12 {
+		return event.Event{}, false
+	}
+	switch m[0] {
+	case 'R':
+		// "RunPodsandbox" is how some builds spell it.
+		if rest, ok := cutPrefix2(m, "RunPodSandbox for ", "RunPodsandbox for "); ok {
+			return sandboxCall(rec, rest, t)
+		}
+	case 'P':
+		if rest, ok := strings.CutPrefix(m, "PullImage "); ok {
+			return pullCall(rec, rest, t)
+		}
+		if rest, ok := strings.CutPrefix(m, "Pulled image "); ok {
+			return pulledImage(rest, t)
+		}
+	case 'C':
+		if rest, ok := strings.CutPrefix(m, "CreateContainer within sandbox "); ok {
+			return createCall(rec, rest, t)
+		}
+	case 'S':
+		if rest, ok := strings.CutPrefix(m, "StartContainer for "); ok {
+			return startCall(rec, rest, t)
+		}
+	case 'r', 'T':
+		// The exit of a task. Sandbox exits ("received sandbox exit event",
+		// "SandboxExit event") are not container exits and fall through.
+		for _, p := range [...]string{
+			"received container exit event ",        // 2.4
+			"received exit event ",                  // 1.6.x/1.7.x (info since late patches), 2.0–2.3
+			"TaskExit event in podsandbox handler ", // 2.0+: every task of the pod
+			"TaskExit event ",                       // 1.x event monitor
+		} {
+			if rest, ok := strings.CutPrefix(m, p); ok {
+				return exitEvent(rest, t)
+			}
+		}
+	}
+	return event.Event{}, false
+}
+
+func cutPrefix2(s, a, b string) (string, bool) {
+	if rest, ok := strings.CutPrefix(s, a); ok {
+		return rest, true
+	}
+	return strings.CutPrefix(s, b)
+}
+
+// sandboxCall: `<meta>`, `<meta> returns sandbox id "<id>"`, `<meta> failed, error`.
+func sandboxCall(rec *record, rest string, t time.Time) (event.Event, bool) {
+	md, n, ok := parseMeta(rest)
+	if !ok {
+		return event.Event{}, false
+	}
+	ev := event.Event{Time: t, Pod: event.PodRef{Namespace: md.namespace, Name: md.name, UID: md.uid}, Attempt: md.attempt}
+	after := strings.TrimLeft(rest[n:], " ")
+	switch {
+	case after == "":
+		ev.Kind = event.SandboxStart
+	case strings.HasPrefix(after, "returns sandbox id "):
+		id, _, ok := quoted(after[len("returns sandbox id "):])
+		if !ok || id == "" {
+			return event.Event{}, false
+		}
+		ev.Kind, ev.SandboxID = event.SandboxReady, id
+	case strings.HasPrefix(after, "failed"):
+		ev.Kind, ev.Reason, ev.Message = event.SandboxFailed, event.ReasonFailedCreatePodSandBox, rec.get("error")
+	default:
+		return event.Event{}, false
+	}
+	return ev, true
+}
+
+// pullCall: `"<image>"`, `"<image>" returns image reference "<ref>"`, `"<image>" failed`.
+func pullCall(rec *record, rest string, t time.Time) (event.Event, bool) {
+	img, n, ok := quoted(rest)
+	if !ok || img == "" {
+		return event.Event{}, false
+	}
+	ev := event.Event{Time: t, Image: img}
+	after := rest[n:]
+	switch {
+	case after == "":
+		ev.Kind = event.ImagePullStart
+	case strings.HasPrefix(after, " returns image reference "):
+		ref, _, ok := quoted(after[len(" returns image reference "):])
+		if !ok {
+			return event.Event{}, false
+		}
+		ev.Kind, ev.ImageRef = event.ImagePulled, ref
+	case strings.HasPrefix(after, " failed"):
+		msg := rec.get("error")
+		ev.Kind, ev.Reason, ev.Message = event.ImagePullFailed, classifyPullError(msg), msg
+	default:
+		// Debug lines such as `PullImage "x" with snapshotter overlayfs …`.
+		return event.Event{}, false
+	}
+	return ev, true
+}
+
+// pulledImage reads `"<image>" with image id "<id>", repo tag "<tag>", repo
+// digest "<digest>", size "<bytes>" in <duration>` (≥1.7, info) or the same
+// without size and duration (1.6, debug).
+func pulledImage(rest string, t time.Time) (event.Event, bool) {
+	img, n, ok := quoted(rest)
+	if !ok || img == "" {
+		return event.Event{}, false
+	}
+	after, ok := strings.CutPrefix(rest[n:], " with image id ")
+	if !ok {
+		return event.Event{}, false
+	}
+	id, n, ok := quoted(after)
+	if !ok {
+		return event.Event{}, false
+	}
+	ev := event.Event{Kind: event.ImagePullDetail, Time: t, Image: img, ImageRef: id}
+	after = after[n:]
+	if i := strings.Index(after, `, size "`); i >= 0 {
+		after = after[i+len(`, size `):]
+		size, n, ok := quoted(after)
+		if ok {
+			if b, err := strconv.ParseInt(size, 10, 64); err == nil && b >= 0 {
+				ev.ImageSize = b
+			}
+			after = after[n:]
+		}
+		if d, ok := strings.CutPrefix(after, " in "); ok {
+			if dur, err := time.ParseDuration(d); err == nil && dur >= 0 {
+				ev.Duration, ev.HasDuration = dur, true
+			}
+		}
+	}
+	return ev, true
+}
+
+// createCall: `"<sandbox>" for container <meta>`, `"<sandbox>" for <meta>
+// returns container id "<id>"`, `"<sandbox>" for <meta> failed`.
+func createCall(rec *record, rest string, t time.Time) (event.Event, bool) {
+	sb, n, ok := quoted(rest)
+	if !ok || sb == "" {
+		return event.Event{}, false
+	}
+	rest = rest[n:]
+	kind := event.ContainerCreated
+	if r, ok := strings.CutPrefix(rest, " for container "); ok {
+		kind, rest = event.ContainerCreateStart, r
+	} else if r, ok := strings.CutPrefix(rest, " for "); ok {
+		rest = r
+	} else {
+		return event.Event{}, false
+	}
+	md, n, ok := parseMeta(rest)
+	if !ok {
+		return event.Event{}, false
+	}
+	ev := event.Event{Time: t, SandboxID: sb, Container: md.name, Attempt: md.attempt}
+	after := strings.TrimLeft(rest[n:], " ")
+	switch {
+	case kind == event.ContainerCreateStart:
+		if after != "" {
+			return event.Event{}, false
+		}
+		ev.Kind = kind
+	case strings.HasPrefix(after, "returns container id "):
+		id, _, ok := quoted(after[len("returns container id "):])
+		if !ok || id == "" {
+			return event.Event{}, false
+		}
+		ev.Kind, ev.ContainerID = event.ContainerCreated, id
+	case strings.HasPrefix(after, "failed"):
+		ev.Kind, ev.Reason, ev.Message = event.ContainerCreateFailed, event.ReasonCreateContainerError, rec.get("error")
+	default:
+		return event.Event{}, false
+	}
+	return ev, true
+}
+
+// startCall: `"<id>"`, `"<id>" returns successfully`, `"<id>" failed`.
+func startCall(rec *record, rest string, t time.Time) (event.Event, bool) {
+	id, n, ok := quoted(rest)
+	if !ok || id == "" {
+		return event.Event{}, false
+	}
+	ev := event.Event{Time: t, ContainerID: id}
+	switch after := rest[n:]; {
+	case after == "":
+		ev.Kind = event.ContainerStartStart
+	case after == " returns successfully":
+		ev.Kind = event.ContainerStarted
+	case strings.HasPrefix(after, " failed"):
+		ev.Kind, ev.Reason, ev.Message = event.ContainerStartFailed, event.ReasonRunContainerError, rec.get("error")
+	default:
+		return event.Event{}, false
+	}
+	return ev, true
+}
+
+// exitEvent reads a TaskExit: protobuf text (`container_id:"…" id:"…"
+// pid:N exit_status:N exited_at:{seconds:N nanos:N}`, zero fields left out)
+// or Go struct syntax (`&TaskExit{ContainerID:…,ID:…,Pid:N,ExitStatus:N,
+// ExitedAt:2018-12-03 19:01:50.016792753 +0000 UTC,}`). Only the init
+// process counts (ID == ContainerID): exec'd processes (probes) exit too.
+// exited_at, the shim's record of the exit, is the event's time.
+func exitEvent(rest string, t time.Time) (event.Event, bool) {
+	var cid, id, status, exitedAt string
+	if body, ok := strings.CutPrefix(rest, "&TaskExit{"); ok {
+		sc := structScanner{s: body}
+		for {
+			k, v, ok := sc.next()
+			if !ok {
+				break
+			}
+			switch k {
+			case "ContainerID":
+				cid = v
+			case "ID":
+				id = v
+			case "ExitStatus":
+				status = v
+			case "ExitedAt":
+				exitedAt = v
+			}
+		}
+		if !sc.closed {
+			return event.Event{}, false
+		}
+	} else {
+		sc := protoScanner{s: rest}
+		for {
+			k, v, ok := sc.next()
+			if !ok {
+				break
+			}
+			switch k {
+			case "container_id":
+				cid = v
+			case "id":
+				id = v
+			case "exit_status":
+				status = v
+			case "exited_at":
+				exitedAt = v
+			}
+		}
+		if sc.bad {
+			return event.Event{}, false
+		}
+	}
+	if cid == "" || cid != id {
+		return event.Event{}, false
+	}
+	ev := event.Event{Kind: event.ContainerExited, Time: t, ContainerID: id, HasExit: true}
+	if status != "" {
+		c, err := strconv.ParseUint(status, 10, 32)
+		if err != nil {
+			return event.Event{}, false
+		}
+		// ExitStatus is a uint32; the kubelet reports it as int32.
+		ev.ExitCode = int(int32(uint32(c)))
+	}
+	if at, ok := exitTime(exitedAt); ok {
+		ev.Time = at
+	}
+	return ev, true
+}
+
+// exitTime reads exited_at: `{seconds:N nanos:N}` or time.Time's String().
+func exitTime(v string) (time.Time, bool) {
+	if v == "" {
+		return time.Time{}, false
+	}
+	if v[0] == '{' && v[len(v)-1] == '}' {
+		var sec, ns int64
+		sc := protoScanner{s: v[1 : len(v)-1]}
+		for {
+			k, val, ok := sc.next()
+			if !ok {
+				break
+			}
+			n, err := strconv.ParseInt(val, 10, 64)
+			if err != nil {
+				return time.Time{}, false
+			}
+			switch k {
+			case "seconds":
+				sec = n
+			case "nanos":
+				ns = n
+			}
+		}
+		// A zero or absurd timestamp is no exit instant.
+		if sc.bad || sec <= 0 || sec > 1<<40 || ns < 0 || ns >= 1e9 {
+			return time.Time{}, false
+		}
+		return time.Unix(sec, ns).UTC(), true
+	}
+	if i := strings.Index(v, " m="); i >= 0 {
+		v = v[:i]
+	}
+	at, err := time.Parse("2006-01-02 15:04:05.999999999 -0700 MST", v)
+	if err != nil || at.Year() < 2000 {
+		return time.Time{}, false
+	}
+	return at.UTC(), true
+}
+
+// classifyPullError maps a pull error's text to a failure reason. The
+// kubelet's own reasons for these cases are InvalidImageName (a reference
+// that does not parse) and RegistryUnavailable (CRI's ErrRegistryUnavailable,
+// whose text starts the error); anything else is ErrImagePull.
+func classifyPullError(msg string) string {
+	switch {
+	case strings.Contains(msg, "RegistryUnavailable"):
+		return event.ReasonRegistryUnavailable
+	case strings.Contains(msg, "InvalidImageName"), strings.Contains(msg, "invalid reference format"):
+		return event.ReasonInvalidImageName
+	}
+	return event.ReasonErrImagePull
+}
+
+// quoted reads the Go-quoted string at the start of s (as %q writes it) and
+// returns it with the bytes consumed. A string that is not closed is not
+// read: a line cut short must not yield a cut-short ID.
+func quoted(s string) (string, int, bool) {
+	if s == "" || s[0] != '"' {
+		return "", 0, false
+	}
+	end := quotedEnd(s)
+	if end < 0 {
+		return "", 0, false
+	}
+	q := s[:end+1]
+	if strings.IndexByte(q, '\\') < 0 {
+		return q[1:end], end + 1, true
+	}
+	u, err := strconv.Unquote(q)
+	if err != nil {
+		return unescapeLoose(q[1:end]), end + 1, true
+	}
+	return u, end + 1, true
+}
+
+// meta is a PodSandboxMetadata or ContainerMetadata as far as it was logged.
+type meta struct {
+	name, uid, namespace string
+	attempt              int
+}
+
+// parseMeta reads CRI metadata at the start of s in either rendering and
+// returns the bytes consumed. Unknown fields are skipped; protobuf text
+// leaves out zero fields (attempt 0).
+func parseMeta(s string) (meta, int, bool) {
+	var md meta
+	set := func(k, v string) {
+		switch k {
+		case "name", "Name":
+			md.name = v
+		case "uid", "Uid":
+			md.uid = v
+		case "namespace", "Namespace":
+			md.namespace = v
+		case "attempt", "Attempt":
+			if a, err := strconv.Atoi(v); err == nil && a >= 0 {
+				md.attempt = a
+			}
+		}
+	}
+	if s != "" && s[0] == '&' {
+		brace := strings.IndexByte(s, '{')
+		if brace < 0 || !strings.HasSuffix(s[:brace], "Metadata") {
+			return meta{}, 0, false
+		}
+		sc := structScanner{s: s[brace+1:]}
+		for {
+			k, v, ok := sc.next()
+			if !ok {
+				break
+			}
+			set(k, v)
+		}
+		if !sc.closed || md.name == "" {
+			return meta{}, 0, false
+		}
+		return md, brace + 1 + sc.i, true
+	}
+	sc := protoScanner{s: s}
+	for {
+		k, v, ok := sc.next()
+		if !ok {
+			break
+		}
+		set(k, v)
+	}
+	if sc.bad || md.name == "" {
+		return meta{}, 0, false
+	}
+	return md, sc.i, true
+}
+
+// protoScanner walks protobuf text format: `key:value` pairs separated by
+// one or more spaces (the Go encoder randomly doubles some), values quoted
+// strings, bare scalars or {…} messages (returned with their braces). It
+// stops at the first word that is not a pair, leaving i there.
+type protoScanner struct {
+	s   string
+	i   int
+	bad bool // a value was cut short or badly quoted
+}
+
+func (p *protoScanner) next() (key, val string, ok bool) {
+	j := p.i
+	for j < len(p.s) && p.s[j] == ' ' {
+		j++
+	}
+	k := j
+	for k < len(p.s) && (p.s[k] == '_' || (p.s[k] >= 'a' && p.s[k] <= 'z') || (p.s[k] >= 'A' && p.s[k] <= 'Z') || (p.s[k] >= '0' && p.s[k] <= '9')) {
+		k++
+	}
+	if k == j || k >= len(p.s) || p.s[k] != ':' {
+		return "", "", false
+	}
+	key = p.s[j:k]
+	v := k + 1
+	for v < len(p.s) && p.s[v] == ' ' {
+		v++
+	}
+	rest := p.s[v:]
+	switch {
+	case rest == "":
+		p.bad = true
+		return "", "", false
+	case rest[0] == '"':
+		s, n, ok := quoted(rest)
+		if !ok {
+			p.bad = true
+			return "", "", false
+		}
+		val, p.i = s, v+n
+	case rest[0] == '{':
+		end := bracketEnd(rest, 0)
+		if end < 0 {
+			p.bad = true
+			return "", "", false
+		}
+		val, p.i = rest[:end+1], v+end+1
+	default:
+		end := strings.IndexByte(rest, ' ')
+		if end < 0 {
+			end = len(rest)
+		}
+		val, p.i = rest[:end], v+end
+	}
+	return key, val, true
+}
+
+// structScanner walks gogo/protobuf's Go struct rendering after its opening
+// brace: `Key:value,Key:value,}`. Values run to the next comma; closed
+// reports that the closing brace was reached, and i is just past it.
+type structScanner struct {
+	s      string
+	i      int
+	closed bool
+}
+
+func (p *structScanner) next() (key, val string, ok bool) {
+	if p.closed || p.i >= len(p.s) {
+		return "", "", false
+	}
+	rest := p.s[p.i:]
+	if rest[0] == '}' {
+		p.closed = true
+		p.i++
+		return "", "", false
+	}
+	end := strings.IndexByte(rest, ',')
+	if end < 0 {
+		// Cut short: no field separator, no closing brace.
+		p.i = len(p.s)
+		return "", "", false
+	}
+	field := rest[:end]
+	p.i += end + 1
+	colon := strings.IndexByte(field, ':')
+	if colon <= 0 {
+		return "", "", false
+	}
+	return field[:colon], field[colon+1:], true
+}

@@ -1,0 +1,655 @@
+package logformat
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/podstart/podstart/internal/event"
+)
+
+// kubeletEvent maps a decoded kubelet line (text or JSON) to an event. It
+// matches the quoted message and keys, never file:line, and accepts every
+// rendering seen from kubelet 1.20 to 1.37 (see kubelet-and-cri.md).
+func kubeletEvent(r *record) (event.Event, bool) {
+	m := r.msg
+	switch m {
+	case "SyncLoop ADD":
+		return syncLoop(event.PodAdd, r.get("pods"))
+	case "SyncLoop UPDATE":
+		return syncLoop(event.PodUpdate, r.get("pods"))
+	case "SyncLoop DELETE":
+		return syncLoop(event.PodDelete, r.get("pods"))
+	case "SyncLoop REMOVE":
+		return syncLoop(event.PodRemove, r.get("pods"))
+	case "No sandbox for pod can be found. Need to start a new one":
+		return event.Event{Kind: event.PodNoSandbox, Pod: podRef(r.get("pod"))}, true
+	case "SyncLoop (PLEG): event for pod":
+		return plegEvent(podRef(r.get("pod")), r.get("event"))
+	case "Generic (PLEG): container finished":
+		ev := event.Event{Kind: event.ContainerExited, Pod: event.PodRef{UID: r.get("podID")}, ContainerID: r.get("containerID")}
+		if c, err := strconv.Atoi(r.get("exitCode")); err == nil {
+			ev.ExitCode, ev.HasExit = c, true
+		}
+		return ev, true
+	case "Creating PodSandbox for pod":
+		return event.Event{Kind: event.SandboxStart, Pod: podRef(r.get("pod"))}, true
+	case "Created PodSandbox for pod":
+		return event.Event{Kind: event.SandboxReady, Pod: podRef(r.get("pod")), SandboxID: r.get("podSandboxID")}, true
+	case "CreatePodSandbox for pod failed", "Failed to create sandbox for pod":
+		return event.Event{Kind: event.SandboxFailed, Pod: podRef(r.get("pod")), Reason: event.ReasonFailedCreatePodSandBox, Message: r.get("err")}, true
+	case "Failed to pull image", "PullImage from image service failed":
+		return event.Event{Kind: event.ImagePullFailed, Pod: podRef(r.get("pod")), Image: r.get("image"), Reason: classifyPullError(r.get("err")), Message: r.get("err")}, true
+	case "Error syncing pod, skipping":
+		return syncError(r)
+	case "Unable to attach or mount volumes for pod; skipping pod":
+		return event.Event{Kind: event.VolumeMountFailed, Pod: podRef(r.get("pod")), Reason: event.ReasonFailedMount, Message: r.get("err")}, true
+	case "Back-off restarting failed container":
+		return backOffErr(r.get("err"))
+	case "Probe failed", "Probe errored", "Probe unknown without error":
+		pod := podRef(r.get("pod"))
+		pod.UID = r.get("podUID")
+		out := r.get("output")
+		if out == "" {
+			out = r.get("err")
+		}
+		return event.Event{Kind: event.ProbeFailed, Pod: pod, Container: r.get("containerName"), Reason: probeReason(r.get("probeType")), Message: out}, true
+	case "SyncLoop (probe)":
+		ev := event.Event{Kind: event.ProbeStatus, Pod: podRef(r.get("pod")), Reason: r.get("probe"), Message: r.get("status")}
+		if ev.Reason == "readiness" && ev.Message == "ready" {
+			ev.Kind = event.PodReady
+		}
+		return ev, true
+	case "Killing container with a grace period":
+		pod := podRef(r.get("pod"))
+		pod.UID = r.get("podUID")
+		return event.Event{Kind: event.ContainerKilling, Pod: pod, Container: r.get("containerName"), ContainerID: trimRuntimeScheme(r.get("containerID"))}, true
+	case "Pod admission denied":
+		pod := podRef(r.get("pod"))
+		pod.UID = r.get("podUID")
+		return event.Event{Kind: event.PodAdmissionDenied, Pod: pod, Reason: event.ReasonAdmissionDenied, Message: r.get("message")}, true
+	case "Observed pod startup duration":
+		return tracker(r)
+	case "Event occurred":
+		return kubeEvent(r.get("object"), r.get("kind"), r.get("fieldPath"), r.get("reason"), r.get("message"))
+	case "Kubelet version":
+		return event.Event{Kind: event.KubeletStart, Message: r.get("kubeletVersion")}, true
+	}
+	// Messages that embed their details (the volume messages) or that are
+	// unstructured (old kubelets, klog.Errorf).
+	switch {
+	case strings.HasPrefix(m, "operationExecutor.VerifyControllerAttachedVolume started for volume "):
+		return volumeEvent(event.VolumeVerifyStarted, m, r.get("pod"))
+	case strings.HasPrefix(m, "operationExecutor.MountVolume started for volume "):
+		return volumeEvent(event.VolumeMountStarted, m, r.get("pod"))
+	case strings.HasPrefix(m, "MountVolume.SetUp succeeded for volume "):
+		return volumeEvent(event.VolumeMounted, m, r.get("pod"))
+	case strings.HasPrefix(m, "Operation for ") && strings.Contains(m, "MountVolume."):
+		return mountOperationFailed(m)
+	case strings.HasPrefix(m, "SyncLoop ("):
+		return oldSyncLoop(m)
+	case strings.HasPrefix(m, "No sandbox for pod "):
+		// <=1.18: No sandbox for pod "name_ns(uid)" can be found. Need to start a new one
+		if v, _, ok := scanValue(strings.TrimPrefix(m, "No sandbox for pod ")); ok {
+			return event.Event{Kind: event.PodNoSandbox, Pod: formatPod(v)}, true
+		}
+	case strings.HasPrefix(m, "Event(v1.ObjectReference{"):
+		return oldKubeEvent(m)
+	}
+	return event.Event{}, false
+}
+
+// podRef reads a klog.KObj value: "ns/name", a cluster-scoped "name", or the
+// JSON object {"name":…,"namespace":…}.
+func podRef(v string) event.PodRef {
+	if v == "" {
+		return event.PodRef{}
+	}
+	if v[0] == '{' {
+		var o struct{ Name, Namespace string }
+		if json.Unmarshal([]byte(v), &o) == nil {
+			return event.PodRef{Namespace: o.Namespace, Name: o.Name}
+		}
+		return event.PodRef{}
+	}
+	if i := strings.IndexByte(v, '/'); i >= 0 {
+		return event.PodRef{Namespace: v[:i], Name: v[i+1:]}
+	}
+	return event.PodRef{Name: v}
+}
+
+// podList reads a SyncLoop pods value in all its renderings:
+// [ns/a ns/b], [ns/a], ["ns/a","ns/b"], [{"name":…,"namespace":…}], null.
+func podList(v string) []event.PodRef {
+	v = strings.TrimSpace(v)
+	if v == "" || v == "null" || v == "[]" {
+		return nil
+	}
+	if strings.HasPrefix(v, "[{") {
+		var objs []struct{ Name, Namespace string }
+		if json.Unmarshal([]byte(v), &objs) != nil {
+			return nil
+		}
+		out := make([]event.PodRef, 0, len(objs))
+		for _, o := range objs {
+			out = append(out, event.PodRef{Namespace: o.Namespace, Name: o.Name})
+		}
+		return out
+	}
+	v = strings.TrimSuffix(strings.TrimPrefix(v, "["), "]")
+	var out []event.PodRef
+	for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' }) {
+		f = strings.Trim(f, `"`)
+		if f != "" {
+			out = append(out, podRef(f))
+		}
+	}
+	return out
+}
+
+func syncLoop(k event.Kind, pods string) (event.Event, bool) {
+	list := podList(pods)
+	ev := event.Event{Kind: k}
+	if len(list) > 0 {
+		ev.Pod = list[0]
+	}
+	if len(list) > 1 {
+		ev.Pods = list
+	}
+	return ev, true
+}
+
+// formatPod reads the kubelet's format.Pod rendering "name_namespace(uid)".
+func formatPod(s string) event.PodRef {
+	s = strings.TrimSpace(s)
+	var p event.PodRef
+	if i := strings.LastIndexByte(s, '('); i >= 0 && strings.HasSuffix(s, ")") {
+		p.UID = s[i+1 : len(s)-1]
+		s = s[:i]
+	}
+	// Neither pod names nor namespaces may contain '_'.
+	if i := strings.IndexByte(s, '_'); i >= 0 {
+		p.Name, p.Namespace = s[:i], s[i+1:]
+	} else {
+		p.Name = s
+	}
+	return p
+}
+
+// oldSyncLoop reads the <=1.20 unstructured forms:
+// SyncLoop (ADD, "api"): "name_ns(uid), other_ns(uid)"
+// SyncLoop (PLEG): "name_ns(uid)", event: &pleg.PodLifecycleEvent{ID:"uid", Type:"ContainerStarted", Data:"id"}
+func oldSyncLoop(m string) (event.Event, bool) {
+	rest := strings.TrimPrefix(m, "SyncLoop (")
+	if strings.HasPrefix(rest, "PLEG): ") {
+		rest = rest[len("PLEG): "):]
+		v, n, _ := scanValue(rest)
+		pod := formatPod(v)
+		i := strings.Index(rest[n:], "event: ")
+		if i < 0 {
+			return event.Event{}, false
+		}
+		return plegEvent(pod, rest[n+i+len("event: "):])
+	}
+	kinds := map[string]event.Kind{"ADD": event.PodAdd, "UPDATE": event.PodUpdate, "DELETE": event.PodDelete, "REMOVE": event.PodRemove}
+	comma := strings.IndexByte(rest, ',')
+	if comma < 0 {
+		return event.Event{}, false
+	}
+	k, ok := kinds[rest[:comma]]
+	if !ok {
+		return event.Event{}, false
+	}
+	i := strings.Index(rest, "): ")
+	if i < 0 {
+		return event.Event{}, false
+	}
+	v, _, _ := scanValue(rest[i+3:])
+	var pods []event.PodRef
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			pods = append(pods, formatPod(s))
+		}
+	}
+	ev := event.Event{Kind: k}
+	if len(pods) > 0 {
+		ev.Pod = pods[0]
+	}
+	if len(pods) > 1 {
+		ev.Pods = pods
+	}
+	return ev, true
+}
+
+// plegEvent reads a PodLifecycleEvent in its JSON form (1.28+:
+// {"ID":"…","Type":"ContainerStarted","Data":"…"}) or its %+v forms
+// (&{ID:… Type:… Data:…}, &pleg.PodLifecycleEvent{ID:"…", Type:"…", Data:"…"}).
+func plegEvent(pod event.PodRef, v string) (event.Event, bool) {
+	id, typ, data := fieldOf(v, "ID"), fieldOf(v, "Type"), fieldOf(v, "Data")
+	if pod.UID == "" {
+		pod.UID = id
+	}
+	switch typ {
+	case "ContainerStarted":
+		return event.Event{Kind: event.ContainerStarted, Pod: pod, ContainerID: data}, true
+	case "ContainerDied":
+		return event.Event{Kind: event.ContainerExited, Pod: pod, ContainerID: data}, true
+	}
+	return event.Event{Kind: event.KubeEvent, Pod: pod, Reason: typ}, true
+}
+
+// fieldOf finds a field of a struct rendered as JSON ("ID":"x"), as Go %+v
+// (ID:x) or as Go %#v (ID:"x").
+func fieldOf(v, name string) string {
+	for _, pat := range []string{`"` + name + `":`, name + ":"} {
+		i := 0
+		for {
+			j := strings.Index(v[i:], pat)
+			if j < 0 {
+				break
+			}
+			j += i
+			// Must start a field, not end a longer name.
+			if j > 0 {
+				c := v[j-1]
+				if c != '{' && c != ' ' && c != ',' {
+					i = j + len(pat)
+					continue
+				}
+			}
+			rest := v[j+len(pat):]
+			if rest != "" && rest[0] == '"' {
+				s, _, _ := scanValue(rest)
+				return s
+			}
+			end := strings.IndexAny(rest, " ,}")
+			if end < 0 {
+				end = len(rest)
+			}
+			return rest[:end]
+		}
+	}
+	return ""
+}
+
+// volumeEvent reads the detailed volume message:
+// <prefix> for volume "<name>" (UniqueName: "<plugin>/<uid>-<name>") pod "<pod>" (UID: "<uid>") <suffix>
+func volumeEvent(k event.Kind, m, podKey string) (event.Event, bool) {
+	ev := event.Event{Kind: k, Pod: podRef(podKey)}
+	volumeDetails(&ev, m)
+	return ev, true
+}
+
+func volumeDetails(ev *event.Event, m string) {
+	if i := strings.Index(m, `for volume "`); i >= 0 {
+		ev.Volume, _, _ = scanValue(m[i+len("for volume "):])
+	}
+	if i := strings.Index(m, `(UniqueName: "`); i >= 0 {
+		u, _, _ := scanValue(m[i+len("(UniqueName: "):])
+		ev.Plugin = pluginOf(u)
+	}
+	if i := strings.Index(m, `) pod "`); i >= 0 {
+		name, _, _ := scanValue(m[i+len(") pod "):])
+		if ev.Pod.Name == "" {
+			ev.Pod.Name = name
+		}
+	}
+	if i := strings.Index(m, `(UID: "`); i >= 0 {
+		ev.Pod.UID, _, _ = scanValue(m[i+len("(UID: "):])
+	}
+}
+
+// pluginOf returns the volume plugin of a UniqueName:
+// kubernetes.io/configmap/<uid>-name → kubernetes.io/configmap,
+// kubernetes.io/csi/driver^handle → kubernetes.io/csi.
+func pluginOf(unique string) string {
+	parts := strings.SplitN(unique, "/", 3)
+	if len(parts) >= 2 && parts[0] == "kubernetes.io" {
+		return parts[0] + "/" + parts[1]
+	}
+	if i := strings.LastIndexByte(unique, '/'); i > 0 {
+		return unique[:i]
+	}
+	return unique
+}
+
+// mountOperationFailed reads nestedpendingoperations' unstructured error:
+// Operation for "{volumeName:… podName:<uid> nodeName:}" failed. No retries permitted until … Error: MountVolume.SetUp failed for volume "x" (UniqueName: "…") pod "p" (UID: "…") : <err>
+func mountOperationFailed(m string) (event.Event, bool) {
+	ev := event.Event{Kind: event.VolumeMountFailed, Reason: event.ReasonFailedMount}
+	i := strings.Index(m, "Error: ")
+	if i < 0 {
+		return ev, true
+	}
+	detail := m[i+len("Error: "):]
+	volumeDetails(&ev, detail)
+	if j := strings.Index(detail, `") : `); j >= 0 {
+		ev.Message = detail[j+len(`") : `):]
+	} else {
+		ev.Message = detail
+	}
+	return ev, true
+}
+
+// syncError reads "Error syncing pod, skipping": its err names the failed
+// step and the kubelet's reason, e.g.
+// failed to "StartContainer" for "app" with CrashLoopBackOff: "back-off 5m0s …"
+func syncError(r *record) (event.Event, bool) {
+	pod := podRef(r.get("pod"))
+	pod.UID = r.get("podUID")
+	msg := r.get("err")
+	ev := event.Event{Kind: event.PodSyncError, Pod: pod, Reason: event.ReasonOther, Message: msg}
+	s := strings.TrimPrefix(msg, "[")
+	if strings.HasPrefix(s, `failed to "`) {
+		rest := s[len(`failed to `):]
+		step, n, _ := scanValue(rest)
+		rest = rest[n:]
+		if strings.HasPrefix(rest, " for ") {
+			var m int
+			ev.Container, m, _ = scanValue(rest[len(" for "):])
+			rest = rest[len(" for ")+m:]
+		}
+		if strings.HasPrefix(rest, " with ") {
+			rest = rest[len(" with "):]
+			reason := rest
+			if c := strings.IndexByte(rest, ':'); c >= 0 {
+				reason = rest[:c]
+				ev.Message = strings.TrimSpace(rest[c+1:])
+				if u, _, ok := scanValue(ev.Message); ok && strings.HasPrefix(ev.Message, `"`) {
+					ev.Message = u
+				}
+			}
+			ev.Reason = reason
+		}
+		if step == "CreatePodSandbox" || step == "KillPodSandbox" {
+			// The container slot holds format.Pod; it names the pod.
+			if p := formatPod(ev.Container); pod.Name == "" || pod.UID == "" {
+				if pod.Name == "" {
+					pod.Namespace, pod.Name = p.Namespace, p.Name
+				}
+				if pod.UID == "" {
+					pod.UID = p.UID
+				}
+				ev.Pod = pod
+			}
+			ev.Container = ""
+		}
+	}
+	switch ev.Reason {
+	case event.ReasonErrImagePull, event.ReasonInvalidImageName, event.ReasonErrImageNeverPull, event.ReasonRegistryUnavailable:
+		ev.Kind = event.ImagePullFailed
+	case event.ReasonImagePullBackOff:
+		ev.Kind = event.ImagePullBackOff
+	case event.ReasonCrashLoopBackOff:
+		ev.Kind = event.ContainerBackOff
+	case event.ReasonCreateContainerConfigError, event.ReasonCreateContainerError:
+		ev.Kind = event.ContainerCreateFailed
+	case event.ReasonRunContainerError:
+		ev.Kind = event.ContainerStartFailed
+	case "CreatePodSandboxError":
+		ev.Kind, ev.Reason = event.SandboxFailed, event.ReasonFailedCreatePodSandBox
+	default:
+		if strings.Contains(msg, "unmounted volumes=") || strings.HasPrefix(msg, "unable to attach or mount volumes") {
+			ev.Kind, ev.Reason = event.VolumeMountFailed, event.ReasonFailedMount
+		} else if !knownReason(ev.Reason) {
+			ev.Reason = event.ReasonOther
+		}
+	}
+	return ev, true
+}
+
+func knownReason(r string) bool {
+	for _, k := range event.Reasons {
+		if k == r {
+			return true
+		}
+	}
+	return false
+}
+
+// backOffErr reads "back-off 5m0s restarting failed container=app pod=x_ns(uid)".
+func backOffErr(err string) (event.Event, bool) {
+	ev := event.Event{Kind: event.ContainerBackOff, Reason: event.ReasonCrashLoopBackOff, Message: err}
+	if i := strings.Index(err, "container="); i >= 0 {
+		rest := err[i+len("container="):]
+		if sp := strings.IndexByte(rest, ' '); sp >= 0 {
+			ev.Container = rest[:sp]
+		}
+	}
+	if i := strings.Index(err, " pod="); i >= 0 {
+		ev.Pod = formatPod(err[i+len(" pod="):])
+	}
+	if i := strings.Index(err, "back-off "); i >= 0 {
+		rest := err[i+len("back-off "):]
+		if sp := strings.IndexByte(rest, ' '); sp >= 0 {
+			if d, e := time.ParseDuration(rest[:sp]); e == nil {
+				ev.Duration, ev.HasDuration = d, true
+			}
+		}
+	}
+	return ev, true
+}
+
+func probeReason(probeType string) string {
+	switch strings.ToLower(probeType) {
+	case "readiness":
+		return event.ReasonReadinessProbeFailed
+	case "liveness":
+		return event.ReasonLivenessProbeFailed
+	case "startup":
+		return event.ReasonStartupProbeFailed
+	}
+	return event.ReasonOther
+}
+
+func trimRuntimeScheme(id string) string {
+	if i := strings.Index(id, "://"); i >= 0 {
+		return id[i+3:]
+	}
+	return id
+}
+
+// tracker reads "Observed pod startup duration" in its old form
+// (firstStartedPulling/lastFinishedPulling) and its new form
+// (totalImagesPullingTime, imagePullSessionsCount, …).
+func tracker(r *record) (event.Event, bool) {
+	ev := event.Event{Kind: event.StartupTracker, Pod: podRef(r.get("pod"))}
+	if d, err := time.ParseDuration(r.get("podStartE2EDuration")); err == nil {
+		ev.Duration, ev.HasDuration = d, true
+	}
+	if f, err := strconv.ParseFloat(r.get("podStartSLOduration"), 64); err == nil {
+		ev.SLO, ev.HasSLO = time.Duration(f*float64(time.Second)), true
+	}
+	if d, err := time.ParseDuration(r.get("totalImagesPullingTime")); err == nil {
+		ev.PullingTime = d
+	} else {
+		first, ok1 := goTime(r.get("firstStartedPulling"))
+		last, ok2 := goTime(r.get("lastFinishedPulling"))
+		if ok1 && ok2 && !first.IsZero() && !last.IsZero() && last.After(first) {
+			ev.PullingTime = last.Sub(first)
+		}
+	}
+	return ev, true
+}
+
+// goTime reads time.Time.String() output, dropping the monotonic suffix:
+// "2024-11-29 16:13:10.765063108 +0000 UTC m=+21817.014756659".
+func goTime(s string) (time.Time, bool) {
+	if s == "" {
+		return time.Time{}, false
+	}
+	if i := strings.Index(s, " m="); i >= 0 {
+		s = s[:i]
+	}
+	t, err := time.Parse("2006-01-02 15:04:05.999999999 -0700 MST", s)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// kubeEvent maps an "Event occurred" line (the event broadcaster's log sink,
+// V3) to a pod start event.
+func kubeEvent(object, kind, fieldPath, reason, msg string) (event.Event, bool) {
+	ev := event.Event{Kind: event.KubeEvent, Reason: reason, Message: msg}
+	if kind != "" && kind != "Pod" {
+		return ev, true // events about nodes and controllers in shared journals (k3s)
+	}
+	ev.Pod = podRef(object)
+	ev.Container, ev.Init = containerOfFieldPath(fieldPath)
+	switch reason {
+	case "Pulling":
+		ev.Kind, ev.Reason = event.ImagePullStart, ""
+		ev.Image = quotedAfter(msg, "Pulling image ")
+	case "Pulled":
+		ev.Reason = ""
+		switch {
+		case strings.HasPrefix(msg, "Successfully pulled image "):
+			ev.Kind = event.ImagePulled
+			pulledDetails(&ev, msg)
+		case strings.HasPrefix(msg, "Container image ") && strings.Contains(msg, "already present on machine"):
+			ev.Kind = event.ImageCached
+			ev.Image = quotedAfter(msg, "Container image ")
+		}
+	case "Failed":
+		ev.Kind, ev.Reason = failedEvent(msg)
+		if ev.Kind == event.ImagePullFailed {
+			ev.Image = quotedAfter(msg, "Failed to pull image ")
+		}
+	case "BackOff":
+		switch {
+		case strings.HasPrefix(msg, "Back-off pulling image"):
+			ev.Kind, ev.Reason = event.ImagePullBackOff, event.ReasonImagePullBackOff
+			ev.Image = quotedAfter(msg, "Back-off pulling image ")
+		case strings.HasPrefix(msg, "Back-off restarting failed container"):
+			ev.Kind, ev.Reason = event.ContainerBackOff, event.ReasonCrashLoopBackOff
+		}
+	case "Created":
+		ev.Kind, ev.Reason = event.ContainerCreated, ""
+	case "Started":
+		ev.Kind, ev.Reason = event.ContainerStarted, ""
+	case "Unhealthy":
+		ev.Kind = event.ProbeFailed
+		if sp := strings.IndexByte(msg, ' '); sp > 0 {
+			ev.Reason = probeReason(msg[:sp])
+		}
+	case "FailedMount":
+		ev.Kind, ev.Reason = event.VolumeMountFailed, event.ReasonFailedMount
+	case "FailedCreatePodSandBox":
+		ev.Kind, ev.Reason = event.SandboxFailed, event.ReasonFailedCreatePodSandBox
+	case "Killing":
+		ev.Kind, ev.Reason = event.ContainerKilling, ""
+	case "ErrImageNeverPull":
+		ev.Kind, ev.Reason = event.ImagePullFailed, event.ReasonErrImageNeverPull
+		ev.Image = quotedAfter(msg, "Container image ")
+	case "InspectFailed":
+		ev.Kind, ev.Reason = event.ImagePullFailed, event.ReasonOther
+		if strings.HasPrefix(msg, "Failed to apply default image tag") {
+			ev.Reason = event.ReasonInvalidImageName
+		}
+	}
+	return ev, true
+}
+
+// failedEvent classifies a Warning "Failed" event message. The kubelet uses
+// the reason Failed for pull errors and for create and start errors alike.
+func failedEvent(msg string) (event.Kind, string) {
+	switch {
+	case strings.HasPrefix(msg, "Failed to pull image "):
+		return event.ImagePullFailed, classifyPullError(msg)
+	case msg == "Error: ErrImagePull":
+		return event.ImagePullFailed, event.ReasonErrImagePull
+	case msg == "Error: ImagePullBackOff":
+		return event.ImagePullBackOff, event.ReasonImagePullBackOff
+	case msg == "Error: InvalidImageName" || strings.HasPrefix(msg, "Error: InvalidImageName"):
+		return event.ImagePullFailed, event.ReasonInvalidImageName
+	case msg == "Error: ErrImageNeverPull":
+		return event.ImagePullFailed, event.ReasonErrImageNeverPull
+	case strings.HasPrefix(msg, "Error: failed to start container"), strings.Contains(msg, "failed to create containerd task"),
+		strings.Contains(msg, "OCI runtime start failed"), strings.HasPrefix(msg, "Internal PreStartContainer hook failed"):
+		return event.ContainerStartFailed, event.ReasonRunContainerError
+	case strings.HasPrefix(msg, "Error: configmap ") || strings.HasPrefix(msg, "Error: secret ") ||
+		strings.HasPrefix(msg, "Error: couldn't find key") || strings.Contains(msg, "CreateContainerConfigError"):
+		return event.ContainerCreateFailed, event.ReasonCreateContainerConfigError
+	case strings.HasPrefix(msg, "Error: "):
+		return event.ContainerCreateFailed, event.ReasonCreateContainerError
+	}
+	return event.KubeEvent, "Failed"
+}
+
+// pulledDetails reads the three historical "Successfully pulled image" texts:
+// … %q, … %q in %v, … %q in %v (%v including waiting)[. Image size: %v bytes.]
+func pulledDetails(ev *event.Event, msg string) {
+	rest := msg[len("Successfully pulled image "):]
+	img, n, _ := scanValue(rest)
+	ev.Image = img
+	rest = rest[n:]
+	if strings.HasPrefix(rest, " in ") {
+		rest = rest[len(" in "):]
+		end := strings.IndexAny(rest, " .")
+		// A duration may itself contain a dot (1.5s): cut at the first space
+		// or at ". " / a trailing ".".
+		if sp := strings.IndexByte(rest, ' '); sp >= 0 {
+			end = sp
+		} else {
+			end = len(rest)
+		}
+		d := strings.TrimSuffix(rest[:end], ".")
+		if dur, err := time.ParseDuration(d); err == nil {
+			ev.Duration, ev.HasDuration = dur, true
+		}
+	}
+	if i := strings.Index(msg, "Image size: "); i >= 0 {
+		s := msg[i+len("Image size: "):]
+		if sp := strings.IndexByte(s, ' '); sp >= 0 {
+			s = s[:sp]
+		}
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			ev.ImageSize = n
+		}
+	}
+}
+
+func quotedAfter(msg, prefix string) string {
+	i := strings.Index(msg, prefix)
+	if i < 0 {
+		return ""
+	}
+	v, _, _ := scanValue(msg[i+len(prefix):])
+	return v
+}
+
+// containerOfFieldPath reads spec.containers{name} / spec.initContainers{name}.
+func containerOfFieldPath(fp string) (name string, init bool) {
+	i := strings.IndexByte(fp, '{')
+	if i < 0 || !strings.HasSuffix(fp, "}") {
+		return "", false
+	}
+	return fp[i+1 : len(fp)-1], strings.HasPrefix(fp, "spec.initContainers")
+}
+
+// oldKubeEvent reads the <=1.19 unstructured event line:
+// Event(v1.ObjectReference{Kind:"Pod", Namespace:"ns", Name:"x", UID:"…", …, FieldPath:"spec.containers{c}"}): type: 'Normal' reason: 'Pulled' Successfully pulled image "x"
+func oldKubeEvent(m string) (event.Event, bool) {
+	ref := m
+	end := strings.Index(m, "}): ")
+	if end < 0 {
+		return event.Event{}, false
+	}
+	ref = m[:end+1]
+	rest := m[end+len("}): "):]
+	reason := ""
+	if i := strings.Index(rest, "reason: '"); i >= 0 {
+		r := rest[i+len("reason: '"):]
+		if j := strings.IndexByte(r, '\''); j >= 0 {
+			reason = r[:j]
+			rest = strings.TrimSpace(r[j+1:])
+		}
+	}
+	ev, ok := kubeEvent(fieldOf(ref, "Namespace")+"/"+fieldOf(ref, "Name"), fieldOf(ref, "Kind"), fieldOf(ref, "FieldPath"), reason, rest)
+	if ev.Pod.Name != "" {
+		ev.Pod.UID = fieldOf(ref, "UID")
+	}
+	return ev, ok
+}

@@ -1,0 +1,210 @@
+package logformat
+
+import (
+	"strconv"
+	"strings"
+)
+
+// kv is one key=value pair of a structured line, its value already decoded:
+// quoted strings are unquoted, klog multi-line values (key=<…>) joined with
+// newlines, brackets and bare tokens kept as written.
+type kv struct {
+	key, val string
+}
+
+// record is a decoded log line of any supported encoding, before its meaning
+// is looked up. The kubelet's text and JSON encodings both decode into one,
+// and so do containerd's logfmt and JSON, so that each component's messages
+// are mapped to events in one place.
+type record struct {
+	sev byte // klog I/W/E/F, or the first letter of a logrus level upper-cased
+	msg string
+	kvs []kv
+}
+
+// get returns the last value of key (klog: a later duplicate wins).
+func (r *record) get(key string) string {
+	for i := len(r.kvs) - 1; i >= 0; i-- {
+		if r.kvs[i].key == key {
+			return r.kvs[i].val
+		}
+	}
+	return ""
+}
+
+func (r *record) has(key string) bool {
+	for i := range r.kvs {
+		if r.kvs[i].key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// parseKVs scans ` key=value` pairs as klog's text format and logrus's logfmt
+// write them. It never fails: text it cannot read as a pair is skipped up to
+// the next space, and ok reports whether that happened.
+func parseKVs(s string, dst []kv) (_ []kv, ok bool) {
+	ok = true
+	for {
+		s = strings.TrimLeft(s, " ")
+		if s == "" {
+			return dst, ok
+		}
+		eq := keyEnd(s)
+		if eq <= 0 || eq >= len(s) || s[eq] != '=' {
+			ok = false
+			sp := strings.IndexByte(s, ' ')
+			if sp < 0 {
+				return dst, ok
+			}
+			s = s[sp:]
+			continue
+		}
+		key := s[:eq]
+		rest := s[eq+1:]
+		val, n, good := scanValue(rest)
+		if !good {
+			ok = false
+		}
+		dst = append(dst, kv{key, val})
+		s = rest[n:]
+	}
+}
+
+// keyEnd returns the length of the key at the start of s.
+func keyEnd(s string) int {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '_' || c == '.' || c == '-' || c == '/' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') {
+			continue
+		}
+		return i
+	}
+	return len(s)
+}
+
+// scanValue reads one value at the start of s and returns it decoded with the
+// number of bytes consumed.
+func scanValue(s string) (val string, n int, ok bool) {
+	if s == "" {
+		return "", 0, true
+	}
+	switch s[0] {
+	case '"':
+		end := quotedEnd(s)
+		if end < 0 {
+			// Unterminated: a line cut short. Keep what is there.
+			return unescapeLoose(s[1:]), len(s), false
+		}
+		q := s[:end+1]
+		if strings.IndexByte(q, '\\') < 0 {
+			return q[1 : len(q)-1], end + 1, true
+		}
+		u, err := strconv.Unquote(q)
+		if err != nil {
+			return unescapeLoose(q[1 : len(q)-1]), end + 1, false
+		}
+		return u, end + 1, true
+	case '<':
+		if len(s) > 1 && s[1] == '\n' {
+			return multiline(s)
+		}
+	case '{', '[':
+		end := bracketEnd(s, 0)
+		if end < 0 {
+			return s, len(s), false
+		}
+		return s[:end+1], end + 1, true
+	case '&':
+		if len(s) > 1 && s[1] == '{' {
+			end := bracketEnd(s, 1)
+			if end < 0 {
+				return s, len(s), false
+			}
+			return s[:end+1], end + 1, true
+		}
+	}
+	sp := strings.IndexByte(s, ' ')
+	if sp < 0 {
+		return s, len(s), true
+	}
+	return s[:sp], sp, true
+}
+
+// quotedEnd returns the index of the closing quote of the Go-quoted string
+// that starts s, or -1.
+func quotedEnd(s string) int {
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			return i
+		}
+	}
+	return -1
+}
+
+// bracketEnd returns the index of the bracket closing the one at s[start],
+// skipping quoted strings, or -1.
+func bracketEnd(s string, start int) int {
+	depth := 0
+	for i := start; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			e := quotedEnd(s[i:])
+			if e < 0 {
+				return -1
+			}
+			i += e
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// multiline decodes klog's `key=<\n\tline\n\tline\n >` value. s starts at '<'.
+func multiline(s string) (string, int, bool) {
+	var b strings.Builder
+	i := 2
+	for i <= len(s) {
+		nl := strings.IndexByte(s[i:], '\n')
+		var line string
+		next := len(s)
+		if nl >= 0 {
+			line = s[i : i+nl]
+			next = i + nl + 1
+		} else {
+			line = s[i:]
+		}
+		if strings.HasPrefix(line, " >") {
+			return b.String(), i + 2, true
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(strings.TrimPrefix(line, "\t"))
+		if nl < 0 {
+			break
+		}
+		i = next
+	}
+	// Never closed: the value runs to the end.
+	return b.String(), len(s), false
+}
+
+// unescapeLoose undoes the common escapes of a string that strconv cannot
+// unquote (cut short, or invalid escapes).
+func unescapeLoose(s string) string {
+	if strings.IndexByte(s, '\\') < 0 {
+		return s
+	}
+	return strings.NewReplacer(`\"`, `"`, `\\`, `\`, `\n`, "\n", `\t`, "\t").Replace(s)
+}

@@ -1,0 +1,139 @@
+// Package logformat turns one log line of the kubelet or of a container
+// runtime into a typed event. It knows the formats (klog text and JSON,
+// containerd's logfmt and JSON, CRI-O) and the messages of every kubelet and
+// runtime version podstart supports, and nothing of where lines come from.
+//
+// Each format has its own file; formats.go lists them in the order they are
+// tried. Parsers never panic and never block: a line they cannot read yields
+// an Unrecognised or Malformed result.
+package logformat
+
+import (
+	"time"
+	"unicode/utf8"
+
+	"github.com/podstart/podstart/internal/event"
+)
+
+// Outcome says what became of a line.
+type Outcome uint8
+
+// Outcomes of Parse.
+const (
+	// Recognised: the line means something for a pod start; Event is set.
+	Recognised Outcome = iota
+	// Unrecognised: a well-formed line of a known format that podstart does
+	// not use, or text in no known format.
+	Unrecognised
+	// Malformed: the line starts like a known format but breaks it (cut
+	// short, bad quoting, bad JSON). What could be read may still be used.
+	Malformed
+)
+
+// String returns the outcome as a metric label value.
+func (o Outcome) String() string {
+	switch o {
+	case Recognised:
+		return "recognised"
+	case Unrecognised:
+		return "unrecognised"
+	default:
+		return "malformed"
+	}
+}
+
+// MaxLine is the longest line parsed. Longer lines are cut to this length
+// first; what remains is parsed as far as it goes.
+const MaxLine = 1 << 20
+
+// Result is what Parse made of a line.
+type Result struct {
+	Event   event.Event
+	Outcome Outcome
+	Format  string // the format that read the line ("klog", "klog-json", "containerd", "crio"), "" when none did
+}
+
+// Parse reads one log line: a journal MESSAGE, or a whole line as journalctl
+// prints it. recv is when the journal received the line (zero when unknown);
+// it supplies the year and time zone that klog headers leave out.
+func Parse(line string, recv time.Time) Result {
+	if len(line) > MaxLine {
+		line = line[:MaxLine]
+	}
+	if !utf8.ValidString(line) {
+		line = toValidUTF8(line)
+	}
+	for _, f := range formats {
+		if res, ok := f.parse(line, recv); ok {
+			if res.Outcome == Recognised && res.Event.Kind == "" {
+				res.Event.Kind = event.Unrecognised
+				res.Outcome = Unrecognised
+			}
+			if res.Format == "" {
+				res.Format = f.name
+			}
+			return res
+		}
+	}
+	// No format at the start of the line: a journal or syslog prefix, or a
+	// wrapper, may stand in front of one.
+	if body, pfxTime, ok := stripPrefix(line); ok {
+		if recv.IsZero() {
+			recv = pfxTime
+		}
+		for _, f := range formats {
+			if res, ok := f.parse(body, recv); ok {
+				if res.Format == "" {
+					res.Format = f.name
+				}
+				if res.Outcome == Recognised && res.Event.Kind == "" {
+					res.Event.Kind = event.Unrecognised
+					res.Outcome = Unrecognised
+				}
+				return res
+			}
+		}
+	}
+	return Result{Event: event.Event{Kind: event.Unrecognised, Time: recv}, Outcome: Unrecognised}
+}
+
+// IsContinuation reports whether a journal entry continues the previous
+// entry of the same process rather than starting a new line: the body or end
+// of a klog multi-line value (`\t…`, ` >…`), or the rest of a line that a
+// literal newline split (no header of any known format).
+func IsContinuation(msg string) bool {
+	if msg == "" {
+		return false
+	}
+	if msg[0] == '\t' || (len(msg) >= 2 && msg[0] == ' ' && msg[1] == '>') {
+		return true
+	}
+	for _, f := range formats {
+		if f.starts(msg) {
+			return false
+		}
+	}
+	return true
+}
+
+// Opens reports whether a line ends inside a klog multi-line value (`key=<`),
+// so that the entries after it belong to it.
+func Opens(msg string) bool {
+	n := len(msg)
+	return n >= 2 && msg[n-1] == '<' && msg[n-2] == '='
+}
+
+func toValidUTF8(s string) string {
+	b := make([]byte, 0, len(s))
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		if r == utf8.RuneError && size <= 1 {
+			b = append(b, "\uFFFD"...)
+			s = s[1:]
+			continue
+		}
+		b = append(b, s[:size]...)
+		s = s[size:]
+	}
+	return string(b)
+}

@@ -1,0 +1,63 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Health holds the agent's own metrics: what it read, what it made of it,
+// and whether its sources are up.
+type Health struct {
+	Entries      *prometheus.CounterVec // by unit
+	Lines        *prometheus.CounterVec // by unit and result
+	Lag          prometheus.Gauge
+	LastEntry    prometheus.Gauge
+	CursorResets prometheus.Counter
+	StateErrors  prometheus.Counter
+	SourceUp     *prometheus.GaugeVec
+	SourceErrors *prometheus.CounterVec
+}
+
+// NewHealth registers the agent's health metrics with reg. tracked reports
+// the number of pods in the timeline when scraped.
+func NewHealth(reg prometheus.Registerer, tracked func() float64) *Health {
+	h := &Health{
+		Entries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "podstart", Name: "journal_entries_read_total",
+			Help: "Journal entries read, by systemd unit (or syslog identifier).",
+		}, []string{"unit"}),
+		Lines: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "podstart", Name: "log_lines_total",
+			Help: "Log lines by unit and what became of them: recognised, unrecognised (no pod-start meaning, or no known format), malformed (a known format, broken), continuation (a header-less entry joined to the line before it).",
+		}, []string{"unit", "result"}),
+		Lag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "podstart", Name: "journal_lag_seconds",
+			Help: "How far behind the journal's newest entry the agent is: now minus the receive time of the last entry read, while entries wait; 0 when caught up.",
+		}),
+		LastEntry: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "podstart", Name: "journal_last_entry_timestamp_seconds",
+			Help: "Receive time of the last journal entry read, in Unix seconds.",
+		}),
+		CursorResets: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "podstart", Name: "journal_cursor_resets_total",
+			Help: "Times the saved journal cursor was gone (vacuumed, or from another journal) and reading fell back to the lookback.",
+		}),
+		StateErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "podstart", Name: "state_write_errors_total",
+			Help: "Failed writes of the state file.",
+		}),
+		SourceUp: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "podstart", Name: "source_up",
+			Help: "1 when the source (journal, cri) is open and being read, 0 otherwise.",
+		}, []string{"source"}),
+		SourceErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "podstart", Name: "source_errors_total",
+			Help: "Errors opening or reading a source; each is retried.",
+		}, []string{"source"}),
+	}
+	reg.MustRegister(h.Entries, h.Lines, h.Lag, h.LastEntry, h.CursorResets, h.StateErrors, h.SourceUp, h.SourceErrors,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "podstart", Name: "timeline_pods",
+			Help: "Pods tracked in the timeline.",
+		}, tracked))
+	return h
+}

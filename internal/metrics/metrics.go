@@ -1,0 +1,211 @@
+// Package metrics exports what the timeline decides as Prometheus metrics:
+// stage histograms with classic and native buckets and an exemplar naming
+// the pod, failure and pull counters, and the agent's own health. Series
+// never carry pod, container or image names.
+package metrics
+
+import (
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/podstart/podstart/internal/event"
+	"github.com/podstart/podstart/internal/timeline"
+)
+
+// Buckets. Every layout reaches at least 30 minutes: the kubelet's
+// DefBuckets stop at 10 s, which is why a pod-start alert built on them can
+// never fire.
+var (
+	// Stage buckets start in milliseconds: creating or starting a container
+	// takes tens of them.
+	stageBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600}
+	// The kubelet's podStartupDurationBuckets, so dashboards compare directly.
+	startupBuckets = []float64{0.5, 1, 2, 3, 4, 5, 6, 8, 10, 20, 30, 45, 60, 120, 180, 240, 300, 360, 480, 600, 900, 1200, 1800, 2700, 3600}
+	// The kubelet's image pull buckets, with sub-second ones in front for
+	// nearby registries and cached layers.
+	pullBuckets = []float64{0.1, 0.25, 0.5, 1, 5, 10, 20, 30, 60, 120, 180, 240, 300, 360, 480, 600, 900, 1200, 1800, 2700, 3600}
+	// storage_operation_duration_seconds' buckets, extended to an hour.
+	mountBuckets = []float64{0.01, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 25, 50, 120, 300, 600, 1800, 3600}
+)
+
+// Options are the sink's settings.
+type Options struct {
+	// NamespaceLabel adds a namespace label to the stage, startup and
+	// failure series: an explicit opt-in, since it multiplies series.
+	NamespaceLabel bool
+}
+
+// Sink is the timeline's Observer that updates Prometheus metrics.
+type Sink struct {
+	opts     Options
+	stage    *prometheus.HistogramVec
+	startup  *prometheus.HistogramVec
+	pull     *prometheus.HistogramVec
+	mount    *prometheus.HistogramVec
+	pulls    *prometheus.CounterVec
+	failures *prometheus.CounterVec
+	evicted  prometheus.Counter
+}
+
+func histogram(name, help string, buckets []float64, labels []string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "podstart", Name: name, Help: help, Buckets: buckets,
+		// Native buckets alongside the classic ones; bounded, because the
+		// observations come from logs the agent does not control.
+		NativeHistogramBucketFactor:     1.1,
+		NativeHistogramMaxBucketNumber:  160,
+		NativeHistogramMinResetDuration: time.Hour,
+	}, labels)
+}
+
+// NewSink registers the pod start metrics with reg.
+func NewSink(reg prometheus.Registerer, opts Options) *Sink {
+	withNS := func(l ...string) []string {
+		if opts.NamespaceLabel {
+			return append(l, "namespace")
+		}
+		return l
+	}
+	s := &Sink{
+		opts: opts,
+		stage: histogram("stage_duration_seconds",
+			"Duration of one stage of a pod start on this node: volumes, sandbox, image_pull, container_create, container_start (per container), init_containers, readiness.",
+			stageBuckets, withNS("stage")),
+		startup: histogram("pod_startup_duration_seconds",
+			"Whole pod start: scope node (first sign on the node to all containers started), ready (to Ready), and the kubelet's own e2e and slo values where its startup tracker logs them.",
+			startupBuckets, withNS("scope")),
+		pull: histogram("image_pull_duration_seconds",
+			"Duration of image pulls that fetched an image, by the kubelet's image size class.",
+			pullBuckets, []string{"size"}),
+		mount: histogram("volume_mount_duration_seconds",
+			"Duration of volume SetUp, from MountVolume started to SetUp succeeded, by volume plugin.",
+			mountBuckets, []string{"plugin"}),
+		pulls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "podstart", Name: "image_pulls_total",
+			Help: "Container images by how a container got them: pulled, cached (already present), failed. Counted once per container attempt.",
+		}, []string{"result"}),
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "podstart", Name: "failures_total",
+			Help: "Pod start failures by stage and reason, counted once per pod, container and reason however often the kubelet retries.",
+		}, withNS("stage", "reason")),
+		evicted: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "podstart", Name: "timeline_evicted_pods_total",
+			Help: "Pods dropped from the timeline before their TTL because the tracked-pod cap was reached.",
+		}),
+	}
+	reg.MustRegister(s.stage, s.startup, s.pull, s.mount, s.pulls, s.failures, s.evicted)
+	// Pre-create the bounded series so that rates start at zero.
+	for _, r := range []string{timeline.PullPulled, timeline.PullCached, timeline.PullFailed} {
+		s.pulls.WithLabelValues(r)
+	}
+	return s
+}
+
+func (s *Sink) labels(first string, pod event.PodRef) []string {
+	if s.opts.NamespaceLabel {
+		return []string{first, pod.Namespace}
+	}
+	return []string{first}
+}
+
+// exemplar names the pod: namespace/name and its UID, within the 128 runes
+// an exemplar's labels may take.
+func exemplar(pod event.PodRef) prometheus.Labels {
+	l := prometheus.Labels{}
+	budget := prometheus.ExemplarMaxRunes
+	if pod.UID != "" {
+		l["uid"] = pod.UID
+		budget -= len("uid") + utf8.RuneCountInString(pod.UID)
+	}
+	name := pod.Key()
+	budget -= len("pod")
+	if budget <= 0 {
+		return l
+	}
+	if utf8.RuneCountInString(name) > budget {
+		r := []rune(name)
+		name = string(r[:budget])
+	}
+	if name != "" {
+		l["pod"] = name
+	}
+	return l
+}
+
+func observe(o prometheus.Observer, d time.Duration, pod event.PodRef) {
+	if eo, ok := o.(prometheus.ExemplarObserver); ok {
+		eo.ObserveWithExemplar(d.Seconds(), exemplar(pod))
+		return
+	}
+	o.Observe(d.Seconds())
+}
+
+// Stage implements timeline.Observer.
+func (s *Sink) Stage(st timeline.Stage, d time.Duration, pod event.PodRef) {
+	observe(s.stage.WithLabelValues(s.labels(string(st), pod)...), d, pod)
+}
+
+// Total implements timeline.Observer.
+func (s *Sink) Total(sc timeline.Scope, d time.Duration, pod event.PodRef) {
+	observe(s.startup.WithLabelValues(s.labels(string(sc), pod)...), d, pod)
+}
+
+// ImagePull implements timeline.Observer.
+func (s *Sink) ImagePull(d time.Duration, size int64, pod event.PodRef) {
+	observe(s.pull.WithLabelValues(SizeClass(size)), d, pod)
+}
+
+// VolumeMount implements timeline.Observer.
+func (s *Sink) VolumeMount(plugin string, d time.Duration, pod event.PodRef) {
+	if plugin == "" {
+		plugin = "unknown"
+	}
+	observe(s.mount.WithLabelValues(plugin), d, pod)
+}
+
+// PullResult implements timeline.Observer.
+func (s *Sink) PullResult(result string) { s.pulls.WithLabelValues(result).Inc() }
+
+// Failure implements timeline.Observer.
+func (s *Sink) Failure(st timeline.Stage, reason string, pod event.PodRef) {
+	s.failures.WithLabelValues(append(s.labels(string(st), pod), reason)...).Inc()
+}
+
+// Evicted implements timeline.Observer.
+func (s *Sink) Evicted() { s.evicted.Inc() }
+
+// SizeClass returns the kubelet's image size label (image_size_in_bytes of
+// kubelet_image_pull_duration_seconds) for a size in bytes.
+func SizeClass(b int64) string {
+	const mb, gb = 1 << 20, 1 << 30
+	switch {
+	case b <= 0:
+		return "N/A"
+	case b > 100*gb:
+		return "GT100GB"
+	case b > 60*gb:
+		return "60GB-100GB"
+	case b > 40*gb:
+		return "40GB-60GB"
+	case b > 30*gb:
+		return "30GB-40GB"
+	case b > 20*gb:
+		return "20GB-30GB"
+	case b > 10*gb:
+		return "10GB-20GB"
+	case b > 5*gb:
+		return "5GB-10GB"
+	case b > 1*gb:
+		return "1GB-5GB"
+	case b > 500*mb:
+		return "500MB-1GB"
+	case b > 100*mb:
+		return "100MB-500MB"
+	case b > 10*mb:
+		return "10MB-100MB"
+	default:
+		return "0-10MB"
+	}
+}

@@ -1,0 +1,109 @@
+// Package report renders pod timelines for a person at a terminal (table)
+// or a program (JSON). `node-agent report` and `/pods` use it.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/podstart/podstart/internal/timeline"
+)
+
+// Document is the JSON document of `report --format json` and `/pods`.
+type Document struct {
+	Pods []timeline.PodView `json:"pods"`
+}
+
+// JSON writes pods as a Document.
+func JSON(w io.Writer, pods []timeline.PodView) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(Document{Pods: pods})
+}
+
+// Table writes one block per pod, slowest first: its totals and stages,
+// then a line per container, then its failures.
+func Table(w io.Writer, pods []timeline.PodView) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if len(pods) == 0 {
+		fmt.Fprintln(tw, "no pod starts found")
+		return tw.Flush()
+	}
+	for i, p := range pods {
+		if i > 0 {
+			fmt.Fprintln(tw)
+		}
+		fmt.Fprintf(tw, "POD %s/%s\tuid %s\tfirst seen %s\tstate %s\n", p.Namespace, p.Name, orDash(p.UID), p.FirstSeen.Format(time.RFC3339Nano), p.State)
+		var parts []string
+		for _, name := range []string{"node", "ready", "e2e", "slo", "volumes", "sandbox", "init_containers", "readiness"} {
+			if s, ok := p.Stages[name]; ok {
+				parts = append(parts, fmt.Sprintf("%s %s", name, dur(s)))
+			}
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(tw, "  stages\t%s\n", strings.Join(parts, "  "))
+		}
+		if len(p.Containers) > 0 {
+			fmt.Fprintln(tw, "  CONTAINER\tINIT\tIMAGE\tPULL\tPULL TIME\tCREATE\tSTART\tEXIT")
+		}
+		for _, c := range p.Containers {
+			name := c.Name
+			if name == "" {
+				name = shortID(c.ID)
+			}
+			if c.Attempt > 0 {
+				name = fmt.Sprintf("%s#%d", name, c.Attempt)
+			}
+			exit := "-"
+			if c.ExitCode != nil {
+				exit = fmt.Sprint(*c.ExitCode)
+			}
+			fmt.Fprintf(tw, "  %s\t%v\t%s\t%s\t%s\t%s\t%s\t%s\n", name, c.Init, orDash(c.Image), orDash(c.Pull), optDur(c.PullSeconds), optDur(c.CreateSeconds), optDur(c.StartSeconds), exit)
+		}
+		for _, f := range p.Failures {
+			who := ""
+			if f.Container != "" {
+				who = " (" + f.Container + ")"
+			}
+			fmt.Fprintf(tw, "  FAILED\t%s %s%s x%d\t%s\n", f.Stage, f.Reason, who, f.Count, oneLine(f.Message, 160))
+		}
+	}
+	return tw.Flush()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return orDash(id)
+}
+
+func dur(s float64) string {
+	return time.Duration(s * float64(time.Second)).Round(time.Millisecond / 10).String()
+}
+
+func optDur(s *float64) string {
+	if s == nil {
+		return "-"
+	}
+	return dur(*s)
+}
+
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return s
+}

@@ -1,0 +1,138 @@
+package timeline
+
+import (
+	"time"
+
+	"github.com/podstart/podstart/internal/event"
+)
+
+// Bounds on what one pod may hold, so a hostile or broken log cannot grow
+// a pod without limit.
+const (
+	maxContainers = 64
+	maxFailures   = 32
+	maxVolumes    = 128
+)
+
+// pod is the timeline of one pod incarnation (one UID).
+type pod struct {
+	ref       event.PodRef
+	firstSeen Point // first sign of the pod on the node
+	lastSeen  time.Time
+
+	admitted  Point // SyncLoop ADD
+	volumes   map[string]*volume
+	volOrder  []string
+	volStage  Interval
+	volClosed bool
+
+	sandboxID string
+	sandbox   Interval
+	sbEmitted bool
+
+	containers []*container
+	// lastStepEnd is when the pod's kubelet worker last got an answer from
+	// the runtime (sandbox or a container start returned): a pull that began
+	// before it cannot be for this pod's next container.
+	lastStepEnd time.Time
+
+	initStage   Interval
+	initEmitted bool
+
+	allStarted  Point // last container start of the pod (so far)
+	nodeEmitted bool
+	ready       Point
+	readyDone   bool
+	trackerDone bool
+	e2e, slo    *time.Duration
+
+	removed  Point
+	failures []*failure
+}
+
+type volume struct {
+	name, plugin string
+	iv           Interval
+	emitted      bool
+}
+
+type container struct {
+	name    string
+	attempt int
+	id      string
+	init    bool // from the kubelet's fieldPath, or inferred
+	image   string
+
+	pull        string // pulled, cached, failed or ""
+	pullIv      Interval
+	pullSize    int64
+	pullStated  time.Duration // the kubelet's "in X" when it is all we have
+	pullEmitted bool
+
+	create        Interval
+	createEmitted bool
+	start         Interval
+	startEmitted  bool
+	exited        Point
+	exitCode      *int
+}
+
+type failure struct {
+	stage     Stage
+	reason    string
+	container string
+	message   string
+	first     time.Time
+	last      time.Time
+	count     int
+}
+
+func newPod(ref event.PodRef, at Point) *pod {
+	return &pod{ref: ref, firstSeen: at, lastSeen: at.At, volumes: map[string]*volume{}}
+}
+
+func (p *pod) seen(t time.Time, src event.Source) {
+	if p.firstSeen.IsZero() || t.Before(p.firstSeen.At) {
+		p.firstSeen = Point{t, src}
+	}
+	if t.After(p.lastSeen) {
+		p.lastSeen = t
+	}
+}
+
+// containerByName returns the newest attempt of a container, creating it
+// when create is set.
+func (p *pod) containerByName(name string, attempt int, create bool) *container {
+	if name == "" {
+		return nil
+	}
+	for i := len(p.containers) - 1; i >= 0; i-- {
+		c := p.containers[i]
+		if c.name == name && (attempt < 0 || c.attempt == attempt) {
+			return c
+		}
+	}
+	if !create || len(p.containers) >= maxContainers {
+		return nil
+	}
+	if attempt < 0 {
+		attempt = 0
+	}
+	c := &container{name: name, attempt: attempt}
+	p.containers = append(p.containers, c)
+	return c
+}
+
+func (p *pod) containerByID(id string) *container {
+	for _, c := range p.containers {
+		if c.id == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// finished reports whether nothing more is expected of the pod's start.
+func (p *pod) finished() bool {
+	return p.readyDone || !p.removed.IsZero() || (p.nodeEmitted && p.trackerDone)
+}

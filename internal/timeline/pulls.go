@@ -1,0 +1,180 @@
+package timeline
+
+import (
+	"time"
+
+	"github.com/podstart/podstart/internal/event"
+)
+
+// maxPulls bounds the runtime pulls waiting for a container to claim them.
+const maxPulls = 256
+
+// runtimePull is a PullImage call as the runtime logged it. The runtime's
+// lines do not say which pod a pull is for; a pull is joined to the next
+// container that is created after it in a pod whose kubelet worker was idle
+// when the pull began (see claimPull).
+type runtimePull struct {
+	image     string
+	iv        Interval
+	size      int64
+	stated    time.Duration
+	hasStated bool
+	failed    bool
+	claimed   bool
+}
+
+type pullQueue struct {
+	items []*runtimePull
+}
+
+func (q *pullQueue) open(image string) *runtimePull {
+	for i := len(q.items) - 1; i >= 0; i-- {
+		r := q.items[i]
+		if r.image == image && r.iv.End.IsZero() && !r.failed {
+			return r
+		}
+	}
+	return nil
+}
+
+// openSince reports whether a pull that began at or after t is still
+// running.
+func (q *pullQueue) openSince(t time.Time) bool {
+	for _, r := range q.items {
+		if r.iv.End.IsZero() && !r.failed && !r.iv.Start.At.Before(t) {
+			return true
+		}
+	}
+	return false
+}
+
+func (q *pullQueue) expire(before time.Time) {
+	keep := q.items[:0]
+	for _, r := range q.items {
+		if r.iv.Start.At.After(before) {
+			keep = append(keep, r)
+		}
+	}
+	for i := len(keep); i < len(q.items); i++ {
+		q.items[i] = nil
+	}
+	q.items = keep
+}
+
+// runtimePull records a pull line that names no pod.
+func (tl *Timeline) runtimePull(ev event.Event) {
+	at := Point{ev.Time, ev.Source}
+	q := &tl.pulls
+	switch ev.Kind {
+	case event.ImagePullStart:
+		if len(q.items) >= maxPulls {
+			q.items = append(q.items[:0], q.items[1:]...)
+		}
+		q.items = append(q.items, &runtimePull{image: ev.Image, iv: Interval{Start: at}})
+	case event.ImagePullDetail:
+		// Also logged for the sandbox image pulled inside RunPodSandbox,
+		// which has no PullImage line: then there is nothing to amend.
+		if r := q.open(ev.Image); r != nil {
+			r.size = ev.ImageSize
+			r.stated, r.hasStated = ev.Duration, ev.HasDuration
+		}
+	case event.ImagePulled:
+		if r := q.open(ev.Image); r != nil {
+			r.iv.End = at
+		}
+	case event.ImagePullFailed:
+		if r := q.open(ev.Image); r != nil {
+			r.failed = true
+			r.iv.End = at
+		}
+	}
+}
+
+// claimPull joins a finished runtime pull to container c, about to be
+// created at t. The kubelet's worker for a pod pulls a container's image and
+// then creates it, one step after another, so the pull must have begun after
+// the pod's previous runtime step returned and ended before t. Of several,
+// the latest is taken. A container with no such pull found its image in the
+// cache (pull policy IfNotPresent): the runtime logs no PullImage then.
+func (tl *Timeline) claimPull(p *pod, c *container, t time.Time) {
+	var best *runtimePull
+	for _, r := range tl.pulls.items {
+		if r.claimed || r.failed || r.iv.End.IsZero() || r.iv.End.At.After(t) || r.iv.Start.At.Before(p.lastStepEnd) {
+			continue
+		}
+		if c.image != "" && r.image != c.image {
+			continue
+		}
+		if best == nil || r.iv.End.At.After(best.iv.End.At) {
+			best = r
+		}
+	}
+	if best == nil {
+		tl.setPull(p, c, PullCached)
+		return
+	}
+	tl.takePull(p, c, best)
+}
+
+func (tl *Timeline) takePull(p *pod, c *container, r *runtimePull) {
+	r.claimed = true
+	c.image = r.image
+	c.pullIv = r.iv
+	if r.size > 0 {
+		c.pullSize = r.size
+	}
+	tl.setPull(p, c, PullPulled)
+}
+
+// kubeletPulled handles the kubelet's Pulled event (--v>=3), which names the
+// pod and container. The runtime's pull of the same image, when logged,
+// gives the exact ends; otherwise the event's own "in X" is the duration.
+func (tl *Timeline) kubeletPulled(p *pod, ev event.Event, at Point) {
+	c := p.containerByName(ev.Container, -1, true)
+	if c == nil {
+		return
+	}
+	c.init = c.init || ev.Init
+	if ev.Image != "" {
+		c.image = ev.Image
+	}
+	if ev.ImageSize > 0 {
+		c.pullSize = ev.ImageSize
+	}
+	var best *runtimePull
+	for _, r := range tl.pulls.items {
+		if r.claimed || r.failed || r.iv.End.IsZero() || r.image != ev.Image || r.iv.End.At.After(ev.Time) {
+			continue
+		}
+		if best == nil || r.iv.End.At.After(best.iv.End.At) {
+			best = r
+		}
+	}
+	if best != nil {
+		tl.takePull(p, c, best)
+		return
+	}
+	if ev.HasDuration {
+		c.pullStated = ev.Duration
+		c.pullIv = Interval{Start: Point{ev.Time.Add(-ev.Duration), ev.Source}, End: at}
+	} else if !c.pullIv.Start.IsZero() {
+		c.pullIv.End = at
+	}
+	tl.setPull(p, c, PullPulled)
+}
+
+// setPull records a container's pull result and, for a pull, its duration.
+func (tl *Timeline) setPull(p *pod, c *container, result string) {
+	if c.pull == result || (c.pull == PullPulled && result != PullPulled) {
+		return
+	}
+	c.pull = result
+	tl.obs.PullResult(result)
+	if result != PullPulled || c.pullEmitted || !c.pullIv.Done() {
+		return
+	}
+	c.pullEmitted = true
+	d := c.pullIv.Duration()
+	tl.obs.Stage(StageImagePull, d, p.ref)
+	tl.obs.ImagePull(d, c.pullSize, p.ref)
+}

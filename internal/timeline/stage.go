@@ -1,0 +1,92 @@
+// Package timeline joins events into one timeline per pod and decides the
+// stages of its start. It is pure state: no I/O, no clock of its own (the
+// caller passes time in), and no knowledge of journald, gRPC or Prometheus.
+// Finished stages go to an Observer exactly once.
+package timeline
+
+import (
+	"time"
+
+	"github.com/podstart/podstart/internal/event"
+)
+
+// Stage names one interval of a pod start. The names are metric label values.
+type Stage string
+
+// Per-pod and per-container stages.
+const (
+	StageVolumes         Stage = "volumes"          // admission or first mount start → last volume mounted
+	StageSandbox         Stage = "sandbox"          // RunPodSandbox called → returned
+	StageImagePull       Stage = "image_pull"       // per container: pull started → pulled
+	StageContainerCreate Stage = "container_create" // per container: CreateContainer called → returned
+	StageContainerStart  Stage = "container_start"  // per container: StartContainer called → returned
+	StageInitContainers  Stage = "init_containers"  // first init container running → last init container exited
+	StageReadiness       Stage = "readiness"        // all containers started → Ready
+	// StageRunning is used only for failures after the pod became Ready
+	// (a liveness probe, a crash loop).
+	StageRunning Stage = "running"
+)
+
+// Stages lists the duration stages in pod start order.
+var Stages = []Stage{StageVolumes, StageSandbox, StageImagePull, StageContainerCreate, StageContainerStart, StageInitContainers, StageReadiness}
+
+// Scope names a whole-pod total.
+type Scope string
+
+// Totals.
+const (
+	ScopeNode  Scope = "node"  // first sign of the pod on the node → all containers started
+	ScopeReady Scope = "ready" // first sign → Ready
+	ScopeE2E   Scope = "e2e"   // the kubelet's startup tracker: podStartE2EDuration
+	ScopeSLO   Scope = "slo"   // the kubelet's startup tracker: podStartSLOduration
+)
+
+// Scopes lists the totals.
+var Scopes = []Scope{ScopeNode, ScopeReady, ScopeE2E, ScopeSLO}
+
+// Pull results.
+const (
+	PullPulled = "pulled"
+	PullCached = "cached"
+	PullFailed = "failed"
+)
+
+// Observer receives each finished observation exactly once. The metrics sink
+// implements it; the timeline calls it with its lock held, so an Observer
+// must not call back into the Timeline.
+type Observer interface {
+	Stage(s Stage, d time.Duration, pod event.PodRef)
+	Total(s Scope, d time.Duration, pod event.PodRef)
+	ImagePull(d time.Duration, sizeBytes int64, pod event.PodRef)
+	VolumeMount(plugin string, d time.Duration, pod event.PodRef)
+	PullResult(result string)
+	Failure(s Stage, reason string, pod event.PodRef)
+	Evicted()
+}
+
+// Point is one end of an interval and who reported it.
+type Point struct {
+	At     time.Time
+	Source event.Source
+}
+
+// IsZero reports whether the point was never set.
+func (p Point) IsZero() bool { return p.At.IsZero() }
+
+// Interval is a stage of one pod or container.
+type Interval struct {
+	Start, End Point
+}
+
+// Done reports whether both ends are known and in order.
+func (iv Interval) Done() bool {
+	return !iv.Start.IsZero() && !iv.End.IsZero() && !iv.End.At.Before(iv.Start.At)
+}
+
+// Duration returns End − Start for a done interval.
+func (iv Interval) Duration() time.Duration {
+	if !iv.Done() {
+		return 0
+	}
+	return iv.End.At.Sub(iv.Start.At)
+}

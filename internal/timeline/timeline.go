@@ -1,0 +1,687 @@
+package timeline
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/podstart/podstart/internal/event"
+)
+
+// Config bounds the timeline.
+type Config struct {
+	// TTL: a pod leaves the timeline this long after its last event.
+	TTL time.Duration
+	// MaxPods caps tracked pods; past it the least recently seen is evicted
+	// and counted.
+	MaxPods int
+	// Settle: when no container of a pod has been created, started or
+	// pulled for this long after its last container started, all its
+	// containers are taken to have started. Nothing in the kubelet's or
+	// runtime's lines says how many containers a pod has.
+	Settle time.Duration
+}
+
+// DefaultConfig is what the agent uses unless told otherwise.
+var DefaultConfig = Config{TTL: time.Hour, MaxPods: 5000, Settle: 5 * time.Second}
+
+// Timeline holds the pods being started on a node. Its methods are safe
+// for concurrent use.
+type Timeline struct {
+	cfg Config
+	obs Observer
+
+	mu          sync.Mutex
+	pods        []*pod // in order of first sign; removals are rare and amortised
+	byUID       map[string]*pod
+	byName      map[string]*pod // latest incarnation of namespace/name
+	bySandbox   map[string]*pod
+	byContainer map[string]*pod
+	pulls       pullQueue
+	lastSweep   time.Time
+	clock       time.Time // latest event time seen
+}
+
+// New returns an empty timeline that reports to obs.
+func New(cfg Config, obs Observer) *Timeline {
+	if cfg.TTL <= 0 {
+		cfg.TTL = DefaultConfig.TTL
+	}
+	if cfg.MaxPods <= 0 {
+		cfg.MaxPods = DefaultConfig.MaxPods
+	}
+	if cfg.Settle <= 0 {
+		cfg.Settle = DefaultConfig.Settle
+	}
+	return &Timeline{
+		cfg: cfg, obs: obs,
+		byUID: map[string]*pod{}, byName: map[string]*pod{},
+		bySandbox: map[string]*pod{}, byContainer: map[string]*pod{},
+	}
+}
+
+// Apply adds one event to the timeline.
+func (tl *Timeline) Apply(ev event.Event) {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	if ev.Time.After(tl.clock) {
+		tl.clock = ev.Time
+	}
+	tl.apply(ev)
+	// Settle and expire by event time, so replaying a journal decides the
+	// same as following it.
+	if tl.clock.Sub(tl.lastSweep) >= time.Second {
+		tl.sweep(tl.clock)
+	}
+}
+
+// Tick settles and expires pods as of now. The agent calls it on a timer
+// while following; Flush is the end-of-input form.
+func (tl *Timeline) Tick(now time.Time) {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	tl.sweep(now)
+}
+
+// Flush decides what the input allows once no more events will come (the
+// end of a read-once journal): every pod whose containers all started gets
+// its node total, without waiting to settle. Pods stay in the timeline.
+func (tl *Timeline) Flush() {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	for _, p := range tl.pods {
+		tl.settle(p, time.Time{}, true)
+	}
+}
+
+// Len returns the number of tracked pods.
+func (tl *Timeline) Len() int {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	return len(tl.pods)
+}
+
+func (tl *Timeline) apply(ev event.Event) {
+	switch ev.Kind {
+	case event.ImagePullStart, event.ImagePulled, event.ImagePullDetail, event.ImagePullFailed:
+		if ev.Pod.Key() == "" && ev.Pod.UID == "" && ev.SandboxID == "" {
+			tl.runtimePull(ev)
+			return
+		}
+	case event.StartupTracker:
+		// The tracker line names the pod by namespace/name only.
+	case event.KubeletStart, event.Unrecognised:
+		return
+	}
+	if len(ev.Pods) > 1 {
+		for _, ref := range ev.Pods {
+			one := ev
+			one.Pods, one.Pod = nil, ref
+			tl.applyPod(one)
+		}
+		return
+	}
+	tl.applyPod(ev)
+}
+
+// creates reports whether an event may open a new pod timeline: only the
+// signs of a pod start do; later lines about a pod we never saw starting
+// (a pod older than the journal, or than the agent) are ignored.
+func creates(k event.Kind) bool {
+	switch k {
+	case event.PodAdd, event.PodNoSandbox, event.VolumeVerifyStarted, event.VolumeMountStarted,
+		event.SandboxStart, event.SandboxReady, event.SandboxFailed, event.VolumeMountFailed,
+		event.ImagePullStart, event.ImagePullFailed, event.ImagePullBackOff, event.ImageCached,
+		event.ContainerCreateFailed, event.PodAdmissionDenied:
+		return true
+	}
+	return false
+}
+
+// lookup finds the pod an event is about, and creates it when the event
+// opens a pod start.
+func (tl *Timeline) lookup(ev event.Event) *pod {
+	if ev.SandboxID != "" {
+		if p := tl.bySandbox[ev.SandboxID]; p != nil {
+			return p
+		}
+	}
+	if ev.ContainerID != "" {
+		if p := tl.byContainer[ev.ContainerID]; p != nil {
+			return p
+		}
+		if p := tl.bySandbox[ev.ContainerID]; p != nil {
+			return p
+		}
+	}
+	ref := ev.Pod
+	key := ref.Key()
+	if ref.UID != "" {
+		if p := tl.byUID[ref.UID]; p != nil {
+			if p.ref.Name == "" && ref.Name != "" {
+				p.ref.Namespace, p.ref.Name = ref.Namespace, ref.Name
+				tl.byName[ref.Key()] = p
+			}
+			return p
+		}
+		if key != "" {
+			if p := tl.byName[key]; p != nil && p.ref.UID == "" {
+				p.ref.UID = ref.UID
+				tl.byUID[ref.UID] = p
+				return p
+			}
+		}
+	} else if key != "" {
+		if p := tl.byName[key]; p != nil {
+			return p
+		}
+	} else if ev.Pod.Name != "" {
+		// A line with a pod name but no namespace (volume messages of old
+		// kubelets): take the latest pod of that name.
+		for i := len(tl.pods) - 1; i >= 0; i-- {
+			if tl.pods[i].ref.Name == ev.Pod.Name {
+				return tl.pods[i]
+			}
+		}
+	}
+	if !creates(ev.Kind) || (key == "" && ref.UID == "") {
+		return nil
+	}
+	// A new incarnation of a name replaces the old one in byName; the old
+	// one stays reachable by UID, sandbox and container IDs.
+	p := newPod(ref, Point{ev.Time, ev.Source})
+	tl.pods = append(tl.pods, p)
+	if ref.UID != "" {
+		tl.byUID[ref.UID] = p
+	}
+	if key != "" {
+		tl.byName[key] = p
+	}
+	if len(tl.pods) > tl.cfg.MaxPods {
+		tl.evictOldest()
+	}
+	return p
+}
+
+func (tl *Timeline) applyPod(ev event.Event) {
+	p := tl.lookup(ev)
+	if p == nil {
+		return
+	}
+	p.seen(ev.Time, ev.Source)
+	at := Point{ev.Time, ev.Source}
+	switch ev.Kind {
+	case event.PodAdd:
+		if p.admitted.IsZero() {
+			p.admitted = at
+		}
+	case event.PodRemove, event.PodDelete:
+		if p.removed.IsZero() {
+			p.removed = at
+			tl.settle(p, ev.Time, true)
+		}
+	case event.VolumeVerifyStarted, event.VolumeMountStarted:
+		v := tl.volume(p, ev)
+		if v != nil && (v.iv.Start.IsZero() || ev.Kind == event.VolumeMountStarted && v.iv.Start.Source != event.SourceKubelet) {
+			v.iv.Start = at
+		}
+		if v != nil && ev.Kind == event.VolumeMountStarted {
+			v.iv.Start = at // the mount itself starts here; verify is the attach check before it
+		}
+	case event.VolumeMounted:
+		if v := tl.volume(p, ev); v != nil && v.iv.End.IsZero() {
+			v.iv.End = at
+			if v.iv.Done() && !v.emitted {
+				v.emitted = true
+				tl.obs.VolumeMount(v.plugin, v.iv.Duration(), p.ref)
+			}
+		}
+	case event.VolumeMountFailed:
+		tl.volume(p, ev)
+		tl.fail(p, StageVolumes, ev)
+	case event.SandboxStart:
+		if p.sandbox.Start.IsZero() || ev.Attempt > 0 {
+			p.sandbox = Interval{Start: at}
+			p.sbEmitted = false
+		}
+		tl.closeVolumes(p, at)
+	case event.SandboxReady:
+		tl.sandboxReady(p, ev.SandboxID, at)
+	case event.SandboxFailed:
+		tl.closeVolumes(p, at)
+		tl.fail(p, StageSandbox, ev)
+	case event.ImagePullStart:
+		if c := p.containerByName(ev.Container, -1, true); c != nil {
+			c.init = c.init || ev.Init
+			c.image = ev.Image
+			if c.pullIv.Start.IsZero() {
+				c.pullIv.Start = at
+			}
+		}
+	case event.ImagePulled:
+		tl.kubeletPulled(p, ev, at)
+	case event.ImageCached:
+		if c := p.containerByName(ev.Container, -1, true); c != nil {
+			c.init = c.init || ev.Init
+			c.image = ev.Image
+			tl.setPull(p, c, PullCached)
+		}
+	case event.ImagePullFailed, event.ImagePullBackOff:
+		c := p.containerByName(ev.Container, -1, true)
+		if c != nil {
+			c.init = c.init || ev.Init
+			if ev.Image != "" {
+				c.image = ev.Image
+			}
+			tl.setPull(p, c, PullFailed)
+		}
+		tl.fail(p, StageImagePull, ev)
+	case event.ContainerCreateStart:
+		c := p.containerByName(ev.Container, ev.Attempt, true)
+		if c == nil {
+			return
+		}
+		if c.create.Start.IsZero() {
+			c.create.Start = at
+		}
+		tl.closeInit(p, c, at)
+		if c.pull == "" {
+			tl.claimPull(p, c, ev.Time)
+		}
+	case event.ContainerCreated:
+		tl.containerCreated(p, ev, at)
+	case event.ContainerCreateFailed:
+		if c := p.containerByName(ev.Container, -1, true); c != nil {
+			c.init = c.init || ev.Init
+		}
+		tl.fail(p, StageContainerCreate, ev)
+	case event.ContainerStartStart:
+		if c := p.containerByID(ev.ContainerID); c != nil && c.start.Start.IsZero() {
+			c.start.Start = at
+		}
+	case event.ContainerStarted:
+		tl.containerStarted(p, ev, at)
+	case event.ContainerStartFailed:
+		tl.fail(p, StageContainerStart, ev)
+	case event.ContainerExited:
+		if c := p.containerByID(ev.ContainerID); c != nil {
+			if c.exited.IsZero() || (ev.Source == event.SourceRuntime && c.exited.Source == event.SourceKubelet) {
+				c.exited = at
+			}
+			if ev.HasExit {
+				code := ev.ExitCode
+				c.exitCode = &code
+			}
+		}
+	case event.ContainerBackOff:
+		st := StageContainerStart
+		if p.readyDone {
+			st = StageRunning
+		}
+		tl.fail(p, st, ev)
+	case event.ProbeFailed:
+		st := StageReadiness
+		if p.readyDone {
+			st = StageRunning
+		}
+		tl.fail(p, st, ev)
+	case event.PodReady:
+		tl.podReady(p, at)
+	case event.StartupTracker:
+		if !p.trackerDone {
+			p.trackerDone = true
+			if ev.HasDuration && ev.Duration >= 0 {
+				d := ev.Duration
+				p.e2e = &d
+				tl.obs.Total(ScopeE2E, d, p.ref)
+			}
+			// A negative SLO is the kubelet's zero-time pull bug or clock
+			// skew (kubelet-and-cri.md §5.3): not a duration.
+			if ev.HasSLO && ev.SLO >= 0 {
+				d := ev.SLO
+				p.slo = &d
+				tl.obs.Total(ScopeSLO, d, p.ref)
+			}
+		}
+	case event.PodAdmissionDenied:
+		tl.fail(p, StageVolumes, ev)
+	case event.PodSyncError:
+		if ev.Reason != event.ReasonOther {
+			tl.fail(p, StageContainerStart, ev)
+		}
+	}
+}
+
+func (tl *Timeline) volume(p *pod, ev event.Event) *volume {
+	if ev.Volume == "" {
+		return nil
+	}
+	v := p.volumes[ev.Volume]
+	if v == nil {
+		if len(p.volumes) >= maxVolumes {
+			return nil
+		}
+		v = &volume{name: ev.Volume, plugin: ev.Plugin}
+		p.volumes[ev.Volume] = v
+		p.volOrder = append(p.volOrder, ev.Volume)
+	}
+	if v.plugin == "" {
+		v.plugin = ev.Plugin
+	}
+	return v
+}
+
+// closeVolumes ends the volumes stage when the sandbox is asked for: the
+// kubelet waits for every volume to be mounted before it creates the
+// sandbox. Its start is the pod's admission or first mount start; its end the
+// last mount seen, or, when mounts are not logged (kubelet --v=0), the
+// sandbox request itself.
+func (tl *Timeline) closeVolumes(p *pod, at Point) {
+	if p.volClosed {
+		return
+	}
+	p.volClosed = true
+	start := p.admitted
+	end := Point{}
+	for _, name := range p.volOrder {
+		v := p.volumes[name]
+		if !v.iv.Start.IsZero() && (start.IsZero() || v.iv.Start.At.Before(start.At)) {
+			start = v.iv.Start
+		}
+		if !v.iv.End.IsZero() && (end.IsZero() || v.iv.End.At.After(end.At)) {
+			end = v.iv.End
+		}
+	}
+	if start.IsZero() {
+		return
+	}
+	if end.IsZero() || end.At.After(at.At) {
+		end = at
+	}
+	p.volStage = Interval{start, end}
+	if p.volStage.Done() {
+		tl.obs.Stage(StageVolumes, p.volStage.Duration(), p.ref)
+	}
+}
+
+func (tl *Timeline) sandboxReady(p *pod, id string, at Point) {
+	if id != "" {
+		if p.sandboxID != "" && p.sandboxID != id {
+			delete(tl.bySandbox, p.sandboxID)
+		}
+		p.sandboxID = id
+		tl.bySandbox[id] = p
+	}
+	if !p.sandbox.End.IsZero() && p.sandbox.End.Source != event.SourceKubelet {
+		return
+	}
+	if !p.sandbox.End.IsZero() && at.Source == event.SourceKubelet {
+		return
+	}
+	p.sandbox.End = at
+	if at.Source != event.SourceKubelet && at.At.After(p.lastStepEnd) {
+		p.lastStepEnd = at.At
+	}
+	tl.closeVolumes(p, at)
+	if p.sandbox.Done() && !p.sbEmitted {
+		p.sbEmitted = true
+		tl.obs.Stage(StageSandbox, p.sandbox.Duration(), p.ref)
+	}
+}
+
+func (tl *Timeline) containerCreated(p *pod, ev event.Event, at Point) {
+	var c *container
+	if ev.Source == event.SourceKubelet {
+		c = p.containerByName(ev.Container, -1, true)
+	} else {
+		c = p.containerByName(ev.Container, ev.Attempt, true)
+	}
+	if c == nil {
+		return
+	}
+	c.init = c.init || ev.Init
+	if ev.ContainerID != "" {
+		c.id = ev.ContainerID
+		tl.byContainer[ev.ContainerID] = p
+	}
+	if c.pull == "" && ev.Source != event.SourceKubelet {
+		tl.claimPull(p, c, ev.Time)
+	}
+	if !c.create.End.IsZero() && (c.create.End.Source != event.SourceKubelet || at.Source == event.SourceKubelet) {
+		return
+	}
+	c.create.End = at
+	if c.create.Done() && !c.createEmitted {
+		c.createEmitted = true
+		tl.obs.Stage(StageContainerCreate, c.create.Duration(), p.ref)
+	}
+	if ev.Source == event.SourceKubelet && c.start.Start.IsZero() {
+		// Without the runtime's lines, the Created event is the closest
+		// mark of StartContainer being called.
+		c.start.Start = at
+	}
+}
+
+func (tl *Timeline) containerStarted(p *pod, ev event.Event, at Point) {
+	var c *container
+	switch {
+	case ev.ContainerID != "":
+		if ev.ContainerID == p.sandboxID {
+			tl.sandboxReady(p, "", at)
+			return
+		}
+		c = p.containerByID(ev.ContainerID)
+		if c == nil && ev.Container == "" {
+			if p.sandboxID == "" && ev.Source == event.SourceKubelet {
+				// The first PLEG ContainerStarted of a new pod is its
+				// sandbox (kubelet-and-cri.md §1).
+				tl.sandboxReady(p, ev.ContainerID, at)
+				return
+			}
+			// A container known only by ID (PLEG without runtime lines).
+			if len(p.containers) < maxContainers {
+				c = &container{id: ev.ContainerID}
+				p.containers = append(p.containers, c)
+				tl.byContainer[ev.ContainerID] = p
+			}
+		}
+	default:
+		c = p.containerByName(ev.Container, -1, true)
+	}
+	if c == nil {
+		return
+	}
+	c.init = c.init || ev.Init
+	// The runtime's own return beats the kubelet's event; a PLEG relist is
+	// up to a second late and only used when nothing else said it.
+	if !c.start.End.IsZero() && (c.start.End.Source != event.SourceKubelet || at.Source == event.SourceKubelet) {
+		return
+	}
+	c.start.End = at
+	if at.Source != event.SourceKubelet && at.At.After(p.lastStepEnd) {
+		p.lastStepEnd = at.At
+	}
+	if c.start.Done() && !c.startEmitted {
+		c.startEmitted = true
+		tl.obs.Stage(StageContainerStart, c.start.Duration(), p.ref)
+	}
+	if p.allStarted.IsZero() || at.At.After(p.allStarted.At) {
+		p.allStarted = at
+	}
+}
+
+func (tl *Timeline) podReady(p *pod, at Point) {
+	if p.readyDone {
+		return
+	}
+	p.readyDone = true
+	p.ready = at
+	tl.settle(p, at.At, true)
+	if !p.allStarted.IsZero() && !at.At.Before(p.allStarted.At) {
+		tl.obs.Stage(StageReadiness, at.At.Sub(p.allStarted.At), p.ref)
+	}
+	if !p.firstSeen.IsZero() && !at.At.Before(p.firstSeen.At) {
+		tl.obs.Total(ScopeReady, at.At.Sub(p.firstSeen.At), p.ref)
+	}
+}
+
+// closeInit decides, when a container is being created, whether the
+// containers before it were init containers: the kubelet creates an app
+// container only after every init container has exited.
+func (tl *Timeline) closeInit(p *pod, next *container, at Point) {
+	if p.initEmitted {
+		return
+	}
+	var inits []*container
+	for _, c := range p.containers {
+		if c == next {
+			break
+		}
+		if c.name == next.name {
+			return // a restart of the same container, not a new one
+		}
+		if c.exited.IsZero() && !c.init {
+			return
+		}
+		inits = append(inits, c)
+	}
+	if len(inits) == 0 {
+		return
+	}
+	first, last := Point{}, Point{}
+	for _, c := range inits {
+		c.init = true
+		if s := c.start.End; !s.IsZero() && (first.IsZero() || s.At.Before(first.At)) {
+			first = s
+		}
+		if e := c.exited; !e.IsZero() && (last.IsZero() || e.At.After(last.At)) {
+			last = e
+		}
+	}
+	if next.init {
+		return // another init container follows
+	}
+	p.initEmitted = true
+	p.initStage = Interval{first, last}
+	if p.initStage.Done() {
+		tl.obs.Stage(StageInitContainers, p.initStage.Duration(), p.ref)
+	}
+}
+
+func (tl *Timeline) fail(p *pod, st Stage, ev event.Event) {
+	reason := ev.Reason
+	if reason == "" {
+		reason = event.ReasonOther
+	}
+	for _, f := range p.failures {
+		if f.stage == st && f.reason == reason && f.container == ev.Container {
+			f.count++
+			if ev.Time.After(f.last) {
+				f.last = ev.Time
+			}
+			if f.message == "" {
+				f.message = ev.Message
+			}
+			return
+		}
+	}
+	if len(p.failures) >= maxFailures {
+		return
+	}
+	p.failures = append(p.failures, &failure{stage: st, reason: reason, container: ev.Container, message: ev.Message, first: ev.Time, last: ev.Time, count: 1})
+	tl.obs.Failure(st, reason, p.ref)
+}
+
+// settle emits the node total of a pod whose containers have all started:
+// when force is set (Ready, removal, end of input), or when the pod has been
+// quiet for Settle as of now.
+func (tl *Timeline) settle(p *pod, now time.Time, force bool) {
+	if p.nodeEmitted || p.allStarted.IsZero() {
+		return
+	}
+	for _, c := range p.containers {
+		if !c.create.Start.IsZero() && c.start.End.IsZero() && c.exited.IsZero() {
+			return // a container is still being created or started
+		}
+	}
+	if !force {
+		if now.Sub(p.allStarted.At) < tl.cfg.Settle || now.Sub(p.lastSeen) < tl.cfg.Settle {
+			return
+		}
+		if tl.pulls.openSince(p.lastStepEnd) {
+			return // a pull under way may be for this pod's next container
+		}
+	}
+	p.nodeEmitted = true
+	if !p.firstSeen.IsZero() && !p.allStarted.At.Before(p.firstSeen.At) {
+		tl.obs.Total(ScopeNode, p.allStarted.At.Sub(p.firstSeen.At), p.ref)
+	}
+}
+
+// sweep settles quiet pods and expires old ones.
+func (tl *Timeline) sweep(now time.Time) {
+	tl.lastSweep = now
+	keep := tl.pods[:0]
+	for _, p := range tl.pods {
+		tl.settle(p, now, false)
+		if now.Sub(p.lastSeen) > tl.cfg.TTL {
+			tl.forget(p)
+			continue
+		}
+		keep = append(keep, p)
+	}
+	for i := len(keep); i < len(tl.pods); i++ {
+		tl.pods[i] = nil
+	}
+	tl.pods = keep
+	tl.pulls.expire(now.Add(-tl.cfg.TTL))
+}
+
+func (tl *Timeline) evictOldest() {
+	oldest := 0
+	for i, p := range tl.pods {
+		if p.lastSeen.Before(tl.pods[oldest].lastSeen) {
+			oldest = i
+		}
+	}
+	p := tl.pods[oldest]
+	tl.forget(p)
+	tl.pods = append(tl.pods[:oldest], tl.pods[oldest+1:]...)
+	tl.obs.Evicted()
+}
+
+// forget drops a pod's index entries; the caller removes it from tl.pods.
+func (tl *Timeline) forget(p *pod) {
+	if tl.byUID[p.ref.UID] == p {
+		delete(tl.byUID, p.ref.UID)
+	}
+	if tl.byName[p.ref.Key()] == p {
+		delete(tl.byName, p.ref.Key())
+	}
+	if p.sandboxID != "" && tl.bySandbox[p.sandboxID] == p {
+		delete(tl.bySandbox, p.sandboxID)
+	}
+	for _, c := range p.containers {
+		if c.id != "" && tl.byContainer[c.id] == p {
+			delete(tl.byContainer, c.id)
+		}
+	}
+}
+
+// sortedPods returns the pods slowest first.
+func (tl *Timeline) sortedPods() []*pod {
+	out := append([]*pod(nil), tl.pods...)
+	sort.SliceStable(out, func(i, j int) bool { return podSpan(out[i]) > podSpan(out[j]) })
+	return out
+}
+
+func podSpan(p *pod) time.Duration {
+	end := p.allStarted
+	if !p.ready.IsZero() {
+		end = p.ready
+	}
+	if end.IsZero() {
+		return p.lastSeen.Sub(p.firstSeen.At)
+	}
+	return end.At.Sub(p.firstSeen.At)
+}
