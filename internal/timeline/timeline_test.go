@@ -1,0 +1,381 @@
+package timeline
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podstart/podstart/internal/event"
+)
+
+// recorder is an Observer that writes down every observation.
+type recorder struct{ obs []string }
+
+func (r *recorder) add(f string, a ...any) { r.obs = append(r.obs, fmt.Sprintf(f, a...)) }
+func (r *recorder) Stage(s Stage, d time.Duration, p event.PodRef) {
+	r.add("stage %s %s %s", s, d, p.Key())
+}
+func (r *recorder) Total(s Scope, d time.Duration, p event.PodRef) {
+	r.add("total %s %s %s", s, d, p.Key())
+}
+func (r *recorder) ImagePull(d time.Duration, size int64, p event.PodRef) {
+	r.add("pull %s %d %s", d, size, p.Key())
+}
+func (r *recorder) VolumeMount(plugin string, d time.Duration, p event.PodRef) {
+	r.add("mount %s %s %s", plugin, d, p.Key())
+}
+func (r *recorder) PullResult(res string) { r.add("pullresult %s", res) }
+func (r *recorder) Failure(s Stage, reason string, p event.PodRef) {
+	r.add("failure %s %s %s", s, reason, p.Key())
+}
+func (r *recorder) Evicted() { r.add("evicted") }
+
+func (r *recorder) count(prefix string) int {
+	n := 0
+	for _, o := range r.obs {
+		if strings.HasPrefix(o, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func (r *recorder) has(t *testing.T, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		found := false
+		for _, o := range r.obs {
+			if o == w {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("missing observation %q; have:\n  %s", w, strings.Join(r.obs, "\n  "))
+		}
+	}
+}
+
+var t0 = time.Date(2026, 11, 29, 15, 25, 47, 0, time.UTC)
+
+func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+
+var web = event.PodRef{Namespace: "default", Name: "web-vm", UID: "37ce7e5d26922d1f0d4b9c2642f91cc9"}
+
+func rt(k event.Kind, ms int) event.Event { return event.Event{Kind: k, Time: at(ms), Source: event.SourceRuntime} }
+func kl(k event.Kind, ms int) event.Event { return event.Event{Kind: k, Time: at(ms), Source: event.SourceKubelet} }
+
+// webStart is the realnode-basic web pod as containerd (and the kubelet at
+// --v=2) logged it, times in ms after t0: an init container that pulls
+// busybox, exits, then the app container that pulls it again.
+func webStart() []event.Event {
+	add := kl(event.PodAdd, 360)
+	add.Pod = event.PodRef{Namespace: "default", Name: "web-vm"}
+	vs := kl(event.VolumeMountStarted, 460)
+	vs.Pod, vs.Volume, vs.Plugin = web, "content", "kubernetes.io/empty-dir"
+	vm := kl(event.VolumeMounted, 461)
+	vm.Pod, vm.Volume, vm.Plugin = web, "content", "kubernetes.io/empty-dir"
+	sb := rt(event.SandboxStart, 670)
+	sb.Pod = web
+	sr := rt(event.SandboxReady, 775)
+	sr.Pod, sr.SandboxID = web, "sb1"
+	ps := rt(event.ImagePullStart, 777)
+	ps.Image = "busybox:1"
+	pd := rt(event.ImagePullDetail, 808)
+	pd.Image, pd.ImageSize, pd.Duration, pd.HasDuration = "busybox:1", 1149670, 31*time.Millisecond, true
+	pe := rt(event.ImagePulled, 809)
+	pe.Image = "busybox:1"
+	cs := rt(event.ContainerCreateStart, 815)
+	cs.SandboxID, cs.Container = "sb1", "init-content"
+	cc := rt(event.ContainerCreated, 838)
+	cc.SandboxID, cc.Container, cc.ContainerID = "sb1", "init-content", "c1"
+	ss := rt(event.ContainerStartStart, 842)
+	ss.ContainerID = "c1"
+	st := rt(event.ContainerStarted, 900)
+	st.ContainerID = "c1"
+	ex := kl(event.ContainerExited, 1901)
+	ex.Pod, ex.ContainerID, ex.ExitCode, ex.HasExit = event.PodRef{UID: web.UID}, "c1", 0, true
+	ps2 := rt(event.ImagePullStart, 2170)
+	ps2.Image = "busybox:1"
+	pe2 := rt(event.ImagePulled, 2182)
+	pe2.Image = "busybox:1"
+	cs2 := rt(event.ContainerCreateStart, 2188)
+	cs2.SandboxID, cs2.Container = "sb1", "httpd"
+	cc2 := rt(event.ContainerCreated, 2196)
+	cc2.SandboxID, cc2.Container, cc2.ContainerID = "sb1", "httpd", "c2"
+	ss2 := rt(event.ContainerStartStart, 2196)
+	ss2.ContainerID = "c2"
+	st2 := rt(event.ContainerStarted, 2254)
+	st2.ContainerID = "c2"
+	return []event.Event{add, vs, vm, sb, sr, ps, pd, pe, cs, cc, ss, st, ex, ps2, pe2, cs2, cc2, ss2, st2}
+}
+
+func TestRuntimeFlowStagesOnce(t *testing.T) {
+	r := &recorder{}
+	tl := New(Config{Settle: 5 * time.Second}, r)
+	evs := webStart()
+	for _, ev := range evs {
+		tl.Apply(ev)
+	}
+	// Applying every event a second time must not observe anything again.
+	before := len(r.obs)
+	for _, ev := range evs {
+		tl.Apply(ev)
+	}
+	if len(r.obs) != before {
+		t.Errorf("replayed events observed again: %v", r.obs[before:])
+	}
+	r.has(t,
+		"mount kubernetes.io/empty-dir 1ms default/web-vm",
+		"stage volumes 101ms default/web-vm",
+		"stage sandbox 105ms default/web-vm",
+		"stage image_pull 32ms default/web-vm",
+		"pull 32ms 1149670 default/web-vm",
+		"stage container_create 23ms default/web-vm",
+		"stage container_start 58ms default/web-vm",
+		"stage init_containers 1.001s default/web-vm",
+		"stage image_pull 12ms default/web-vm",
+		"stage container_create 8ms default/web-vm",
+	)
+	if n := r.count("total node"); n != 0 {
+		t.Fatalf("node total before the pod settled: %v", r.obs)
+	}
+	tl.Tick(at(2254 + 4000))
+	if n := r.count("total node"); n != 0 {
+		t.Fatalf("node total before Settle passed: %v", r.obs)
+	}
+	tl.Tick(at(2254 + 6000))
+	r.has(t, "total node 1.894s default/web-vm")
+	if n := r.count("total node"); n != 1 {
+		t.Errorf("node total observed %d times", n)
+	}
+	pods := tl.Snapshot("")
+	if len(pods) != 1 {
+		t.Fatalf("want 1 pod, got %d", len(pods))
+	}
+	p := pods[0]
+	if p.UID != web.UID || p.Name != "web-vm" || len(p.Containers) != 2 {
+		t.Fatalf("pod view: %+v", p)
+	}
+	if !p.Containers[0].Init || p.Containers[1].Init {
+		t.Errorf("init detection: %+v", p.Containers)
+	}
+	if p.Intervals["sandbox"].StartSource != event.SourceRuntime || p.Intervals["volumes"].StartSource != event.SourceKubelet {
+		t.Errorf("interval sources: %+v", p.Intervals)
+	}
+}
+
+func TestCachedImageAndPullAttributionAcrossPods(t *testing.T) {
+	r := &recorder{}
+	tl := New(Config{}, r)
+	a := event.PodRef{Namespace: "ns", Name: "a", UID: "ua"}
+	b := event.PodRef{Namespace: "ns", Name: "b", UID: "ub"}
+	seq := []event.Event{}
+	sa := rt(event.SandboxStart, 0)
+	sa.Pod = a
+	ra := rt(event.SandboxReady, 100)
+	ra.Pod, ra.SandboxID = a, "sa"
+	sb := rt(event.SandboxStart, 50)
+	sb.Pod = b
+	rb := rt(event.SandboxReady, 120)
+	rb.Pod, rb.SandboxID = b, "sb"
+	// a pulls big:1 from 110 to 900; b's container is created at 300
+	// without a pull of its own (cached): it must not take a's pull.
+	ps := rt(event.ImagePullStart, 110)
+	ps.Image = "big:1"
+	cb := rt(event.ContainerCreateStart, 300)
+	cb.SandboxID, cb.Container = "sb", "app"
+	pe := rt(event.ImagePulled, 900)
+	pe.Image = "big:1"
+	ca := rt(event.ContainerCreateStart, 910)
+	ca.SandboxID, ca.Container = "sa", "data"
+	seq = append(seq, sa, sb, ra, rb, ps, cb, pe, ca)
+	for _, ev := range seq {
+		tl.Apply(ev)
+	}
+	var pa, pb ContainerView
+	for _, p := range tl.Snapshot("") {
+		switch p.Name {
+		case "a":
+			pa = p.Containers[0]
+		case "b":
+			pb = p.Containers[0]
+		}
+	}
+	if pb.Pull != PullCached {
+		t.Errorf("b's container: pull %q, want cached", pb.Pull)
+	}
+	if pa.Pull != PullPulled || pa.PullSeconds == nil || *pa.PullSeconds != 0.79 {
+		t.Errorf("a's container: %+v", pa)
+	}
+	r.has(t, "pullresult cached", "pullresult pulled", "stage image_pull 790ms ns/a")
+}
+
+func TestFailureCountedOncePerReason(t *testing.T) {
+	r := &recorder{}
+	tl := New(Config{}, r)
+	pod := event.PodRef{Namespace: "default", Name: "missing-image-vm", UID: "22cf"}
+	sb := rt(event.SandboxStart, 0)
+	sb.Pod = pod
+	tl.Apply(sb)
+	for i := 0; i < 3; i++ {
+		// containerd's failed PullImage names no pod; the kubelet's lines do.
+		rf := rt(event.ImagePullFailed, 100+i*1000)
+		rf.Image, rf.Reason = "nope:1", event.ReasonErrImagePull
+		tl.Apply(rf)
+		kf := kl(event.ImagePullFailed, 101+i*1000)
+		kf.Pod, kf.Image, kf.Reason, kf.Container = event.PodRef{Namespace: "default", Name: "missing-image-vm"}, "nope:1", event.ReasonErrImagePull, "main"
+		tl.Apply(kf)
+		ks := kl(event.ImagePullFailed, 102+i*1000)
+		ks.Pod, ks.Reason, ks.Container = pod, event.ReasonErrImagePull, "main"
+		tl.Apply(ks)
+		bo := kl(event.ImagePullBackOff, 500+i*1000)
+		bo.Pod, bo.Reason, bo.Container = pod, event.ReasonImagePullBackOff, "main"
+		tl.Apply(bo)
+	}
+	if n := r.count("failure image_pull ErrImagePull"); n != 1 {
+		t.Errorf("ErrImagePull counted %d times, want 1: %v", n, r.obs)
+	}
+	if n := r.count("failure image_pull ImagePullBackOff"); n != 1 {
+		t.Errorf("ImagePullBackOff counted %d times, want 1", n)
+	}
+	if n := r.count("pullresult failed"); n != 1 {
+		t.Errorf("failed pull counted %d times, want 1", n)
+	}
+	p := tl.Snapshot("default/missing-image-vm")
+	if len(p) != 1 || len(p[0].Failures) != 2 || p[0].Failures[0].Count != 6 {
+		t.Fatalf("failures: %+v", p)
+	}
+	if p[0].State != "failing" {
+		t.Errorf("state %q, want failing", p[0].State)
+	}
+}
+
+func TestKubeletEventsOnly(t *testing.T) {
+	// A kubelet at --v=3 without the runtime's journal: the events give
+	// the pull duration ("in 22ms") and the created/started marks.
+	r := &recorder{}
+	tl := New(Config{}, r)
+	pod := event.PodRef{Namespace: "default", Name: "rs-web-vm"}
+	add := kl(event.PodAdd, 0)
+	add.Pod = pod
+	pl := kl(event.ImagePullStart, 500)
+	pl.Pod, pl.Container, pl.Init, pl.Image = pod, "init-data", true, "busybox:1"
+	pd := kl(event.ImagePulled, 525)
+	pd.Pod, pd.Container, pd.Init, pd.Image, pd.Duration, pd.HasDuration, pd.ImageSize = pod, "init-data", true, "busybox:1", 22*time.Millisecond, true, 1149670
+	cr := kl(event.ContainerCreated, 536)
+	cr.Pod, cr.Container, cr.Init = pod, "init-data", true
+	stv := kl(event.ContainerStarted, 595)
+	stv.Pod, stv.Container, stv.Init = pod, "init-data", true
+	rd := kl(event.PodReady, 7000)
+	rd.Pod = pod
+	for _, ev := range []event.Event{add, pl, pd, cr, stv, rd} {
+		tl.Apply(ev)
+	}
+	r.has(t, "stage image_pull 22ms default/rs-web-vm", "pull 22ms 1149670 default/rs-web-vm",
+		"stage container_start 59ms default/rs-web-vm", "total ready 7s default/rs-web-vm",
+		"total node 595ms default/rs-web-vm", "stage readiness 6.405s default/rs-web-vm")
+}
+
+func TestTrackerAndNewIncarnation(t *testing.T) {
+	r := &recorder{}
+	tl := New(Config{}, r)
+	one := event.PodRef{Namespace: "db", Name: "pg-0", UID: "u1"}
+	two := event.PodRef{Namespace: "db", Name: "pg-0", UID: "u2"}
+	s1 := rt(event.SandboxStart, 0)
+	s1.Pod = one
+	tl.Apply(s1)
+	rm := kl(event.PodRemove, 100)
+	rm.Pod = event.PodRef{Namespace: "db", Name: "pg-0"}
+	tl.Apply(rm)
+	s2 := rt(event.SandboxStart, 200)
+	s2.Pod = two
+	tl.Apply(s2)
+	tr := kl(event.StartupTracker, 300)
+	tr.Pod = event.PodRef{Namespace: "db", Name: "pg-0"}
+	tr.Duration, tr.HasDuration, tr.SLO, tr.HasSLO = 2*time.Second, true, -9223372021*time.Second, true
+	tl.Apply(tr)
+	tl.Apply(tr)
+	if got := len(tl.Snapshot("db/pg-0")); got != 2 {
+		t.Fatalf("want two incarnations of db/pg-0, got %d", got)
+	}
+	if n := r.count("total e2e 2s db/pg-0"); n != 1 {
+		t.Errorf("e2e observed %d times: %v", n, r.obs)
+	}
+	if n := r.count("total slo"); n != 0 {
+		t.Errorf("a negative SLO must not be observed: %v", r.obs)
+	}
+	var uids []string
+	for _, p := range tl.Snapshot("db/pg-0") {
+		uids = append(uids, p.UID)
+	}
+	sort.Strings(uids)
+	if strings.Join(uids, ",") != "u1,u2" {
+		t.Errorf("uids %v", uids)
+	}
+}
+
+func TestTTLAndCap(t *testing.T) {
+	r := &recorder{}
+	tl := New(Config{TTL: time.Minute, MaxPods: 3}, r)
+	for i := 0; i < 5; i++ {
+		ev := rt(event.SandboxStart, i*1000)
+		ev.Pod = event.PodRef{Namespace: "n", Name: fmt.Sprint("p", i), UID: fmt.Sprint("u", i)}
+		tl.Apply(ev)
+	}
+	if tl.Len() != 3 {
+		t.Errorf("tracked %d pods, want the cap of 3", tl.Len())
+	}
+	if n := r.count("evicted"); n != 2 {
+		t.Errorf("evicted %d, want 2", n)
+	}
+	if got := tl.Snapshot("n/p0"); len(got) != 0 {
+		t.Errorf("the oldest pod should be evicted first")
+	}
+	tl.Tick(at(4000).Add(2 * time.Minute))
+	if tl.Len() != 0 {
+		t.Errorf("tracked %d pods after the TTL, want 0", tl.Len())
+	}
+	if n := r.count("evicted"); n != 2 {
+		t.Errorf("expiry by TTL must not count as eviction")
+	}
+}
+
+func TestFlushSettlesAtEndOfInput(t *testing.T) {
+	r := &recorder{}
+	tl := New(Config{Settle: time.Hour}, r)
+	for _, ev := range webStart() {
+		tl.Apply(ev)
+	}
+	tl.Flush()
+	tl.Flush()
+	if n := r.count("total node"); n != 1 {
+		t.Errorf("node total observed %d times after Flush, want 1", n)
+	}
+}
+
+func TestPLEGSandboxAndLateKubeletMarks(t *testing.T) {
+	// --v=2 without the runtime's lines: the first PLEG ContainerStarted of
+	// a pod is its sandbox; a later one a container. The runtime's return,
+	// when it comes, is not overridden by the kubelet's later marks.
+	r := &recorder{}
+	tl := New(Config{}, r)
+	pod := event.PodRef{Namespace: "default", Name: "x", UID: "ux"}
+	add := kl(event.PodAdd, 0)
+	add.Pod = event.PodRef{Namespace: "default", Name: "x"}
+	p1 := kl(event.ContainerStarted, 900)
+	p1.Pod, p1.ContainerID = pod, "sandbox1"
+	p2 := kl(event.ContainerStarted, 1900)
+	p2.Pod, p2.ContainerID = pod, "ctr1"
+	for _, ev := range []event.Event{add, p1, p2} {
+		tl.Apply(ev)
+	}
+	v := tl.Snapshot("default/x")[0]
+	if iv, ok := v.Intervals["sandbox"]; !ok || iv.EndSource != event.SourceKubelet || !iv.End.Equal(at(900)) {
+		t.Errorf("sandbox end from PLEG: %+v", v.Intervals)
+	}
+	if len(v.Containers) != 1 || v.Containers[0].ID != "ctr1" {
+		t.Errorf("containers: %+v", v.Containers)
+	}
+}
