@@ -38,8 +38,8 @@ import (
 	"github.com/podstart/podstart/internal/logformat"
 	"github.com/podstart/podstart/internal/metrics"
 	"github.com/podstart/podstart/internal/report"
-	podweb "github.com/podstart/podstart/internal/web"
 	"github.com/podstart/podstart/internal/timeline"
+	podweb "github.com/podstart/podstart/internal/web"
 )
 
 // defaultPort is podstart's default listen port.

@@ -131,8 +131,3 @@ func (p *pod) containerByID(id string) *container {
 	}
 	return nil
 }
-
-// finished reports whether nothing more is expected of the pod's start.
-func (p *pod) finished() bool {
-	return p.readyDone || !p.removed.IsZero() || (p.nodeEmitted && p.trackerDone)
-}

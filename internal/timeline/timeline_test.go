@@ -63,8 +63,12 @@ func at(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) 
 
 var web = event.PodRef{Namespace: "default", Name: "web-vm", UID: "37ce7e5d26922d1f0d4b9c2642f91cc9"}
 
-func rt(k event.Kind, ms int) event.Event { return event.Event{Kind: k, Time: at(ms), Source: event.SourceRuntime} }
-func kl(k event.Kind, ms int) event.Event { return event.Event{Kind: k, Time: at(ms), Source: event.SourceKubelet} }
+func rt(k event.Kind, ms int) event.Event {
+	return event.Event{Kind: k, Time: at(ms), Source: event.SourceRuntime}
+}
+func kl(k event.Kind, ms int) event.Event {
+	return event.Event{Kind: k, Time: at(ms), Source: event.SourceKubelet}
+}
 
 // webStart is the realnode-basic web pod as containerd (and the kubelet at
 // --v=2) logged it, times in ms after t0: an init container that pulls

@@ -1,0 +1,49 @@
+# podstart. `make run` and `make test` each install what they need first.
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/podstart
+STATICCHECK := $(CACHE)/tools/staticcheck-v0.8.2/staticcheck
+LISTEN ?= 127.0.0.1:9857
+FUZZTIME ?= 30s
+
+.PHONY: build run test lint fuzz bench clean
+
+build:
+	scripts/deps.sh build
+	go build -o bin/node-agent ./cmd/node-agent
+
+# Replays the real recorded node journal shipped in testdata/: prints the
+# per-pod report, then serves the metrics on it until Ctrl-C.
+run: build
+	@mkdir -p $(CACHE)/run && tar --zstd -xf testdata/recordings/realnode-basic/journal.tar.zst -C $(CACHE)/run
+	bin/node-agent report --journal.path $(CACHE)/run/journal
+	@echo
+	@echo "Serving the same journal: http://$(LISTEN)/metrics  http://$(LISTEN)/pods  (Ctrl-C stops)"
+	bin/node-agent --journal.path $(CACHE)/run/journal --since 2000-01-01T00:00:00Z --timeline.ttl 876000h \
+		--state.file "" --web.listen-address $(LISTEN)
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	go vet ./...
+	$(STATICCHECK) ./...
+
+test:
+	scripts/deps.sh test
+	$(MAKE) lint
+	go test -count=1 ./...
+
+# Runs every fuzz target for FUZZTIME each; crashers land in testdata/fuzz/.
+fuzz:
+	scripts/deps.sh build
+	@for pkg in $$(go list ./...); do \
+		for f in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$f"; go test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+bench:
+	scripts/deps.sh test
+	bench/run
+
+clean:
+	rm -rf bin
