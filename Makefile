@@ -5,12 +5,16 @@ CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/podstart
 STATICCHECK := $(CACHE)/tools/staticcheck-v0.8.2/staticcheck
 LISTEN ?= 127.0.0.1:9857
 FUZZTIME ?= 30s
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+LDFLAGS := -X github.com/prometheus/common/version.Version=$(VERSION) \
+	-X github.com/prometheus/common/version.Revision=$(shell git rev-parse HEAD 2>/dev/null) \
+	-X github.com/prometheus/common/version.Branch=$(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
 
 .PHONY: build run test lint fuzz bench clean
 
 build:
 	scripts/deps.sh build
-	go build -o bin/node-agent ./cmd/node-agent
+	go build -ldflags "$(LDFLAGS)" -o bin/node-agent ./cmd/node-agent
 
 # Replays the real recorded node journal shipped in testdata/: prints the
 # per-pod report, then serves the metrics on it until Ctrl-C.

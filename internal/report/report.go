@@ -28,16 +28,15 @@ func JSON(w io.Writer, pods []timeline.PodView) error {
 // Table writes one block per pod, slowest first: its totals and stages,
 // then a line per container, then its failures.
 func Table(w io.Writer, pods []timeline.PodView) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if len(pods) == 0 {
-		fmt.Fprintln(tw, "no pod starts found")
-		return tw.Flush()
+		_, err := fmt.Fprintln(w, "no pod starts found")
+		return err
 	}
 	for i, p := range pods {
 		if i > 0 {
-			fmt.Fprintln(tw)
+			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(tw, "POD %s/%s\tuid %s\tfirst seen %s\tstate %s\n", p.Namespace, p.Name, orDash(p.UID), p.FirstSeen.Format(time.RFC3339Nano), p.State)
+		fmt.Fprintf(w, "POD %s/%s  uid %s  first seen %s  state %s\n", p.Namespace, p.Name, orDash(p.UID), p.FirstSeen.Format(time.RFC3339Nano), p.State)
 		var parts []string
 		for _, name := range []string{"node", "ready", "e2e", "slo", "volumes", "sandbox", "init_containers", "readiness"} {
 			if s, ok := p.Stages[name]; ok {
@@ -45,34 +44,38 @@ func Table(w io.Writer, pods []timeline.PodView) error {
 			}
 		}
 		if len(parts) > 0 {
-			fmt.Fprintf(tw, "  stages\t%s\n", strings.Join(parts, "  "))
+			fmt.Fprintf(w, "  %s\n", strings.Join(parts, "  "))
 		}
 		if len(p.Containers) > 0 {
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "  CONTAINER\tINIT\tIMAGE\tPULL\tPULL TIME\tCREATE\tSTART\tEXIT")
-		}
-		for _, c := range p.Containers {
-			name := c.Name
-			if name == "" {
-				name = shortID(c.ID)
+			for _, c := range p.Containers {
+				name := c.Name
+				if name == "" {
+					name = shortID(c.ID)
+				}
+				if c.Attempt > 0 {
+					name = fmt.Sprintf("%s#%d", name, c.Attempt)
+				}
+				exit := "-"
+				if c.ExitCode != nil {
+					exit = fmt.Sprint(*c.ExitCode)
+				}
+				fmt.Fprintf(tw, "  %s\t%v\t%s\t%s\t%s\t%s\t%s\t%s\n", name, c.Init, orDash(c.Image), orDash(c.Pull), optDur(c.PullSeconds), optDur(c.CreateSeconds), optDur(c.StartSeconds), exit)
 			}
-			if c.Attempt > 0 {
-				name = fmt.Sprintf("%s#%d", name, c.Attempt)
+			if err := tw.Flush(); err != nil {
+				return err
 			}
-			exit := "-"
-			if c.ExitCode != nil {
-				exit = fmt.Sprint(*c.ExitCode)
-			}
-			fmt.Fprintf(tw, "  %s\t%v\t%s\t%s\t%s\t%s\t%s\t%s\n", name, c.Init, orDash(c.Image), orDash(c.Pull), optDur(c.PullSeconds), optDur(c.CreateSeconds), optDur(c.StartSeconds), exit)
 		}
 		for _, f := range p.Failures {
 			who := ""
 			if f.Container != "" {
-				who = " (" + f.Container + ")"
+				who = " " + f.Container
 			}
-			fmt.Fprintf(tw, "  FAILED\t%s %s%s x%d\t%s\n", f.Stage, f.Reason, who, f.Count, oneLine(f.Message, 160))
+			fmt.Fprintf(w, "  FAILED %s %s%s (x%d): %s\n", f.Stage, f.Reason, who, f.Count, oneLine(f.Message, 160))
 		}
 	}
-	return tw.Flush()
+	return nil
 }
 
 func orDash(s string) string {

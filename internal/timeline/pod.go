@@ -48,6 +48,9 @@ type pod struct {
 
 	removed  Point
 	failures []*failure
+	// failedImage is the image of a failed pull whose container was not
+	// named yet ("Failed to pull image" comes before "Error syncing pod").
+	failedImage string
 }
 
 type volume struct {

@@ -268,12 +268,26 @@ func (tl *Timeline) applyPod(ev event.Event) {
 		}
 	case event.ImagePullFailed, event.ImagePullBackOff:
 		c := p.containerByName(ev.Container, -1, true)
+		if c == nil && ev.Image != "" {
+			// "Failed to pull image" names the image, not the container:
+			// give it to the container whose pull failed without one.
+			for _, x := range p.containers {
+				if x.image == "" && (x.pull == "" || x.pull == PullFailed) {
+					c = x
+					break
+				}
+			}
+		}
 		if c != nil {
 			c.init = c.init || ev.Init
 			if ev.Image != "" {
 				c.image = ev.Image
+			} else if c.image == "" {
+				c.image = p.failedImage
 			}
 			tl.setPull(p, c, PullFailed)
+		} else if ev.Image != "" {
+			p.failedImage = ev.Image
 		}
 		tl.fail(p, StageImagePull, ev)
 	case event.ContainerCreateStart:

@@ -156,10 +156,10 @@ func (p *pod) state() string {
 	switch {
 	case p.readyDone:
 		return "ready"
-	case !p.removed.IsZero():
-		return "removed"
 	case len(p.failures) > 0 && p.allStarted.IsZero():
 		return "failing"
+	case !p.removed.IsZero():
+		return "removed"
 	case p.nodeEmitted:
 		return "started"
 	default:
