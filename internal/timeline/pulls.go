@@ -48,6 +48,19 @@ func (q *pullQueue) openSince(t time.Time) bool {
 	return false
 }
 
+// failedImage returns the image of the runtime's latest failed pull that
+// ended shortly before t: the kubelet reports that failure right after, with
+// the container's name but not always the image.
+func (q *pullQueue) failedImage(t time.Time) string {
+	for i := len(q.items) - 1; i >= 0; i-- {
+		r := q.items[i]
+		if r.failed && !r.iv.End.At.After(t) && t.Sub(r.iv.End.At) < 2*time.Second {
+			return r.image
+		}
+	}
+	return ""
+}
+
 func (q *pullQueue) expire(before time.Time) {
 	keep := q.items[:0]
 	for _, r := range q.items {

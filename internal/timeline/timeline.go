@@ -285,6 +285,9 @@ func (tl *Timeline) applyPod(ev event.Event) {
 			} else if c.image == "" {
 				c.image = p.failedImage
 			}
+			if c.image == "" {
+				c.image = tl.pulls.failedImage(ev.Time)
+			}
 			tl.setPull(p, c, PullFailed)
 		} else if ev.Image != "" {
 			p.failedImage = ev.Image
