@@ -385,3 +385,55 @@ func diff(want, got string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestServeWaitsForMissingJournal: a journal that is not there yet is
+// reported on /readyz and podstart_source_up, and retried; once it appears
+// the agent reads it.
+func TestServeWaitsForMissingJournal(t *testing.T) {
+	bin := buildAgent(t)
+	src := unpack(t, "realnode-basic")
+	jdir := filepath.Join(t.TempDir(), "journal")
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, "--journal.path", jdir, "--web.listen-address", addr, "--since", "2026-11-29T00:00:00Z",
+		"--timeline.ttl", "87600h", "--state.file", "", "--journal.retry-interval", "200ms")
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	base := "http://" + addr
+	var body []byte
+	var code int
+	for i := 0; i < 50; i++ {
+		time.Sleep(100 * time.Millisecond)
+		if body, code = get(base+"/readyz", ""); code != 0 {
+			break
+		}
+	}
+	if code != http.StatusServiceUnavailable || !strings.Contains(string(body), jdir) {
+		t.Fatalf("/readyz with no journal: %d %q (want 503 naming %s)", code, body, jdir)
+	}
+	m, _ := get(base+"/metrics", "")
+	if !strings.Contains(string(m), `podstart_source_up{source="journal"} 0`) {
+		t.Errorf("podstart_source_up is not 0 while the journal is missing")
+	}
+	if err := os.Rename(src, jdir); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent did not pick up the journal once it appeared; logs:\n%s", logs.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+		var doc report.Document
+		b, c := get(base+"/pods", "")
+		if _, rc := get(base+"/readyz", ""); c == 200 && rc == 200 && json.Unmarshal(b, &doc) == nil && len(doc.Pods) == 3 {
+			break
+		}
+	}
+	if !strings.Contains(logs.String(), "journal source failed; retrying") {
+		t.Errorf("the failure was not logged:\n%s", logs.String())
+	}
+}

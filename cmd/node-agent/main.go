@@ -85,6 +85,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	stateInterval := serve.Flag("state.interval", "How often the state file is written (and on shutdown).").Default("10s").Duration()
 	disablePods := serve.Flag("web.disable-pods", "Do not serve /pods (pod names and timelines).").Bool()
 	nsLabel := serve.Flag("metrics.namespace-label", "Add a namespace label to stage, startup and failure metrics (multiplies series).").Bool()
+	retry := serve.Flag("journal.retry-interval", "Pause before reopening a journal that could not be opened or read.").Default("5s").Duration()
 	maxRequests := serve.Flag("web.max-requests", "Maximum concurrent /metrics requests; 0 means no limit.").Default("40").Int()
 
 	rep := app.Command("report", "Read the journal once and print the per-pod startup breakdown, slowest first.")
@@ -126,7 +127,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return runServe(ctx, o, serveOptions{
 			journal: jc, web: webCfg, lookback: *lookback, stateFile: *stateFile, stateInterval: *stateInterval,
-			disablePods: *disablePods, nsLabel: *nsLabel, maxRequests: *maxRequests,
+			disablePods: *disablePods, nsLabel: *nsLabel, maxRequests: *maxRequests, retry: *retry,
 		}, logger)
 	}
 }
@@ -242,6 +243,7 @@ type serveOptions struct {
 	disablePods   bool
 	nsLabel       bool
 	maxRequests   int
+	retry         time.Duration
 }
 
 func runServe(ctx context.Context, o options, so serveOptions, logger *slog.Logger) int {
@@ -255,7 +257,8 @@ func runServe(ctx context.Context, o options, so serveOptions, logger *slog.Logg
 	tl := newTimeline(o, sink)
 	h := metrics.NewHealth(reg, func() float64 { return float64(tl.Len()) })
 	a := agent.New(agent.Config{
-		Journal: so.journal, Lookback: so.lookback, StateFile: so.stateFile, StateInterval: so.stateInterval, Logger: logger,
+		Journal: so.journal, Lookback: so.lookback, StateFile: so.stateFile, StateInterval: so.stateInterval,
+		RetryInterval: so.retry, Logger: logger,
 	}, tl, h)
 
 	srv := &http.Server{
