@@ -29,6 +29,7 @@ type pod struct {
 	sandboxID string
 	sandbox   Interval
 	sbEmitted bool
+	sbAttempt int
 
 	containers []*container
 	// lastStepEnd is when the pod's kubelet worker last got an answer from
@@ -78,6 +79,7 @@ type container struct {
 	startEmitted  bool
 	exited        Point
 	exitCode      *int
+	exitReason    string
 }
 
 type failure struct {

@@ -20,6 +20,10 @@ type Config struct {
 	// containers are taken to have started. Nothing in the kubelet's or
 	// runtime's lines says how many containers a pod has.
 	Settle time.Duration
+	// AwaitCRI: when a CRI source runs, sandbox and container ends that the
+	// logs gave are held this long for the CRI's own timestamps, which win;
+	// zero observes them at once.
+	AwaitCRI time.Duration
 }
 
 // DefaultConfig is what the agent uses unless told otherwise.
@@ -90,9 +94,13 @@ func (tl *Timeline) Flush() {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
 	for _, p := range tl.pods {
+		tl.emitReady(p, farFuture)
 		tl.settle(p, time.Time{}, true)
 	}
 }
+
+// farFuture makes every held end final.
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Len returns the number of tracked pods.
 func (tl *Timeline) Len() int {
@@ -210,6 +218,7 @@ func (tl *Timeline) applyPod(ev event.Event) {
 	}
 	p.seen(ev.Time, ev.Source)
 	at := Point{ev.Time, ev.Source}
+	defer tl.emitReady(p, tl.clock)
 	switch ev.Kind {
 	case event.PodAdd:
 		if p.admitted.IsZero() {
@@ -240,9 +249,14 @@ func (tl *Timeline) applyPod(ev event.Event) {
 		tl.volume(p, ev)
 		tl.fail(p, StageVolumes, ev)
 	case event.SandboxStart:
-		if p.sandbox.Start.IsZero() || ev.Attempt > 0 {
+		switch {
+		case ev.Attempt > 0 && ev.SandboxID == "" && p.sbAttempt < ev.Attempt:
+			// A new sandbox for the pod (the old one died): a new interval.
 			p.sandbox = Interval{Start: at}
 			p.sbEmitted = false
+			p.sbAttempt = ev.Attempt
+		case better(p.sandbox.Start, at):
+			p.sandbox.Start = at
 		}
 		tl.closeVolumes(p, at)
 	case event.SandboxReady:
@@ -322,12 +336,15 @@ func (tl *Timeline) applyPod(ev event.Event) {
 		tl.fail(p, StageContainerStart, ev)
 	case event.ContainerExited:
 		if c := p.containerByID(ev.ContainerID); c != nil {
-			if c.exited.IsZero() || (ev.Source == event.SourceRuntime && c.exited.Source == event.SourceKubelet) {
+			if better(c.exited, at) {
 				c.exited = at
-			}
-			if ev.HasExit {
-				code := ev.ExitCode
-				c.exitCode = &code
+				if ev.HasExit {
+					code := ev.ExitCode
+					c.exitCode = &code
+				}
+				if ev.Reason != "" {
+					c.exitReason = ev.Reason
+				}
 			}
 		}
 	case event.ContainerBackOff:
@@ -429,10 +446,7 @@ func (tl *Timeline) sandboxReady(p *pod, id string, at Point) {
 		p.sandboxID = id
 		tl.bySandbox[id] = p
 	}
-	if !p.sandbox.End.IsZero() && p.sandbox.End.Source != event.SourceKubelet {
-		return
-	}
-	if !p.sandbox.End.IsZero() && at.Source == event.SourceKubelet {
+	if !better(p.sandbox.End, at) {
 		return
 	}
 	p.sandbox.End = at
@@ -440,10 +454,6 @@ func (tl *Timeline) sandboxReady(p *pod, id string, at Point) {
 		p.lastStepEnd = at.At
 	}
 	tl.closeVolumes(p, at)
-	if p.sandbox.Done() && !p.sbEmitted {
-		p.sbEmitted = true
-		tl.obs.Stage(StageSandbox, p.sandbox.Duration(), p.ref)
-	}
 }
 
 func (tl *Timeline) containerCreated(p *pod, ev event.Event, at Point) {
@@ -464,14 +474,16 @@ func (tl *Timeline) containerCreated(p *pod, ev event.Event, at Point) {
 	if c.pull == "" && ev.Source != event.SourceKubelet {
 		tl.claimPull(p, c, ev.Time)
 	}
-	if !c.create.End.IsZero() && (c.create.End.Source != event.SourceKubelet || at.Source == event.SourceKubelet) {
+	if ev.ImageSize > 0 && c.pullSize == 0 {
+		c.pullSize = ev.ImageSize
+	}
+	if ev.Image != "" && c.image == "" {
+		c.image = ev.Image
+	}
+	if !better(c.create.End, at) {
 		return
 	}
 	c.create.End = at
-	if c.create.Done() && !c.createEmitted {
-		c.createEmitted = true
-		tl.obs.Stage(StageContainerCreate, c.create.Duration(), p.ref)
-	}
 	if ev.Source == event.SourceKubelet && c.start.Start.IsZero() {
 		// Without the runtime's lines, the Created event is the closest
 		// mark of StartContainer being called.
@@ -509,21 +521,63 @@ func (tl *Timeline) containerStarted(p *pod, ev event.Event, at Point) {
 		return
 	}
 	c.init = c.init || ev.Init
-	// The runtime's own return beats the kubelet's event; a PLEG relist is
-	// up to a second late and only used when nothing else said it.
-	if !c.start.End.IsZero() && (c.start.End.Source != event.SourceKubelet || at.Source == event.SourceKubelet) {
+	// The CRI's timestamp beats the runtime's return line, which beats the
+	// kubelet's event; a PLEG relist is up to a second late and only used
+	// when nothing else said it.
+	if !better(c.start.End, at) {
 		return
 	}
 	c.start.End = at
 	if at.Source != event.SourceKubelet && at.At.After(p.lastStepEnd) {
 		p.lastStepEnd = at.At
 	}
-	if c.start.Done() && !c.startEmitted {
-		c.startEmitted = true
-		tl.obs.Stage(StageContainerStart, c.start.Duration(), p.ref)
+	p.allStarted = Point{}
+	for _, x := range p.containers {
+		if e := x.start.End; !e.IsZero() && (p.allStarted.IsZero() || e.At.After(p.allStarted.At)) {
+			p.allStarted = e
+		}
 	}
-	if p.allStarted.IsZero() || at.At.After(p.allStarted.At) {
-		p.allStarted = at
+}
+
+// rank orders sources by the precision of their timestamps.
+func rank(s event.Source) int {
+	switch s {
+	case event.SourceCRI:
+		return 3
+	case event.SourceRuntime:
+		return 2
+	case event.SourceKubelet:
+		return 1
+	}
+	return 0
+}
+
+// better reports whether a new point should replace the current one: the
+// first one always, then only a point from a more precise source.
+func better(cur, next Point) bool {
+	return cur.IsZero() || rank(next.Source) > rank(cur.Source)
+}
+
+// emitReady observes the stages of p whose ends are final: given by the
+// CRI, or held for AwaitCRI without it. now is the event clock or the wall
+// clock of a Tick.
+func (tl *Timeline) emitReady(p *pod, now time.Time) {
+	final := func(pt Point) bool {
+		return tl.cfg.AwaitCRI <= 0 || pt.Source == event.SourceCRI || now.Sub(pt.At) >= tl.cfg.AwaitCRI
+	}
+	if !p.sbEmitted && p.sandbox.Done() && final(p.sandbox.End) {
+		p.sbEmitted = true
+		tl.obs.Stage(StageSandbox, p.sandbox.Duration(), p.ref)
+	}
+	for _, c := range p.containers {
+		if !c.createEmitted && c.create.Done() && final(c.create.End) {
+			c.createEmitted = true
+			tl.obs.Stage(StageContainerCreate, c.create.Duration(), p.ref)
+		}
+		if !c.startEmitted && c.start.Done() && final(c.start.End) {
+			c.startEmitted = true
+			tl.obs.Stage(StageContainerStart, c.start.Duration(), p.ref)
+		}
 	}
 }
 
@@ -640,6 +694,7 @@ func (tl *Timeline) sweep(now time.Time) {
 	tl.lastSweep = now
 	keep := tl.pods[:0]
 	for _, p := range tl.pods {
+		tl.emitReady(p, now)
 		tl.settle(p, now, false)
 		if now.Sub(p.lastSeen) > tl.cfg.TTL {
 			tl.forget(p)

@@ -383,3 +383,45 @@ func TestPLEGSandboxAndLateKubeletMarks(t *testing.T) {
 		t.Errorf("containers: %+v", v.Containers)
 	}
 }
+
+func TestCRIEndsWinAndAreAwaited(t *testing.T) {
+	r := &recorder{}
+	tl := New(Config{AwaitCRI: 3 * time.Second}, r)
+	pod := event.PodRef{Namespace: "default", Name: "c", UID: "uc"}
+	sb := rt(event.SandboxStart, 0)
+	sb.Pod = pod
+	sr := rt(event.SandboxReady, 100)
+	sr.Pod, sr.SandboxID = pod, "s1"
+	cs := rt(event.ContainerCreateStart, 110)
+	cs.SandboxID, cs.Container = "s1", "app"
+	cc := rt(event.ContainerCreated, 130)
+	cc.SandboxID, cc.Container, cc.ContainerID = "s1", "app", "k1"
+	ss := rt(event.ContainerStartStart, 131)
+	ss.ContainerID = "k1"
+	st := rt(event.ContainerStarted, 200)
+	st.ContainerID = "k1"
+	for _, ev := range []event.Event{sb, sr, cs, cc, ss, st} {
+		tl.Apply(ev)
+	}
+	if n := r.count("stage container"); n != 0 {
+		t.Fatalf("container stages observed before the CRI could speak: %v", r.obs)
+	}
+	// The CRI's own timestamps arrive (a poll later): created 125, started 190.
+	ccri := event.Event{Kind: event.ContainerCreated, Time: at(125), Source: event.SourceCRI, SandboxID: "s1", ContainerID: "k1", Container: "app", Pod: pod, ImageSize: 42}
+	scri := event.Event{Kind: event.ContainerStarted, Time: at(190), Source: event.SourceCRI, SandboxID: "s1", ContainerID: "k1", Container: "app", Pod: pod}
+	tl.Apply(ccri)
+	tl.Apply(scri)
+	r.has(t, "stage container_create 15ms default/c", "stage container_start 59ms default/c")
+	// A later runtime line does not override, nor observe again.
+	tl.Apply(st)
+	tl.Tick(at(10000))
+	if n := r.count("stage container_start"); n != 1 {
+		t.Errorf("container_start observed %d times", n)
+	}
+	// The sandbox had no CRI end (polling): observed once AwaitCRI passed.
+	r.has(t, "stage sandbox 100ms default/c")
+	v := tl.Snapshot("default/c")[0]
+	if v.Containers[0].Intervals["container_start"].EndSource != event.SourceCRI || v.Containers[0].ImageSize != 42 {
+		t.Errorf("container view: %+v", v.Containers[0])
+	}
+}

@@ -43,6 +43,7 @@ type ContainerView struct {
 	CreateSeconds *float64                `json:"create_seconds,omitempty"`
 	StartSeconds  *float64                `json:"start_seconds,omitempty"`
 	ExitCode      *int                    `json:"exit_code,omitempty"`
+	ExitReason    string                  `json:"exit_reason,omitempty"`
 	Intervals     map[string]IntervalView `json:"intervals,omitempty"`
 }
 
@@ -123,7 +124,7 @@ func (p *pod) view() PodView {
 		v.Stages[string(ScopeSLO)] = p.slo.Seconds()
 	}
 	for _, c := range p.containers {
-		cv := ContainerView{Name: c.name, Attempt: c.attempt, ID: c.id, Init: c.init, Image: c.image, Pull: c.pull, ImageSize: c.pullSize, ExitCode: c.exitCode, Intervals: map[string]IntervalView{}}
+		cv := ContainerView{Name: c.name, Attempt: c.attempt, ID: c.id, Init: c.init, Image: c.image, Pull: c.pull, ImageSize: c.pullSize, ExitCode: c.exitCode, ExitReason: c.exitReason, Intervals: map[string]IntervalView{}}
 		if c.pull == PullPulled {
 			switch {
 			case c.pullIv.Done():
