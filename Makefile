@@ -24,7 +24,7 @@ run: build
 	@echo
 	@echo "Serving the same journal: http://$(LISTEN)/metrics  http://$(LISTEN)/pods  (Ctrl-C stops)"
 	bin/node-agent --journal.path $(CACHE)/run/journal --since 2000-01-01T00:00:00Z --timeline.ttl 876000h \
-		--state.file "" --web.listen-address $(LISTEN)
+		--state.file "" --cri.endpoint none --web.listen-address $(LISTEN)
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

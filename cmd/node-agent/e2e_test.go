@@ -259,7 +259,7 @@ func TestServeGoldenMetrics(t *testing.T) {
 	jdir := unpack(t, "realnode-basic")
 	addr := freeAddr(t)
 	state := filepath.Join(t.TempDir(), "state.json")
-	cmd := exec.Command(bin, "--journal.path", jdir, "--web.listen-address", addr, "--since", "2026-11-29T00:00:00Z",
+	cmd := exec.Command(bin, "--journal.path", jdir, "--cri.endpoint", "none", "--web.listen-address", addr, "--since", "2026-11-29T00:00:00Z",
 		"--timeline.ttl", "87600h", "--state.file", state, "--state.interval", "1s")
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
@@ -394,7 +394,7 @@ func TestServeWaitsForMissingJournal(t *testing.T) {
 	src := unpack(t, "realnode-basic")
 	jdir := filepath.Join(t.TempDir(), "journal")
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, "--journal.path", jdir, "--web.listen-address", addr, "--since", "2026-11-29T00:00:00Z",
+	cmd := exec.Command(bin, "--journal.path", jdir, "--cri.endpoint", "none", "--web.listen-address", addr, "--since", "2026-11-29T00:00:00Z",
 		"--timeline.ttl", "87600h", "--state.file", "", "--journal.retry-interval", "200ms")
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -34,6 +35,7 @@ import (
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
 
 	"github.com/podstart/podstart/internal/agent"
+	"github.com/podstart/podstart/internal/cri"
 	"github.com/podstart/podstart/internal/journal"
 	"github.com/podstart/podstart/internal/logformat"
 	"github.com/podstart/podstart/internal/metrics"
@@ -53,6 +55,10 @@ type options struct {
 	units       []string
 	identifiers []string
 	criEndpoint string
+	criPoll     time.Duration
+	criTimeout  time.Duration
+	criNoEvents bool
+	criExplicit bool
 	since       string
 	settle      time.Duration
 	ttl         time.Duration
@@ -70,7 +76,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app.Flag("journal.preset", "Where the distribution puts the kubelet and runtime: auto (every known unit), kubeadm, kind, eks, gke, aks, k3s, microk8s, openshift.").Default("auto").EnumVar(&o.preset, presetNames()...)
 	app.Flag("journal.unit", "A systemd unit to read (repeatable); replaces the preset's units.").StringsVar(&o.units)
 	app.Flag("journal.identifier", "A SYSLOG_IDENTIFIER to read (repeatable); replaces the preset's identifiers.").StringsVar(&o.identifiers)
-	app.Flag("cri.endpoint", "The container runtime's CRI socket, or none. The CRI source is not built yet: only none is accepted.").Default("none").StringVar(&o.criEndpoint)
+	app.Flag("cri.endpoint", "The container runtime's CRI socket (unix:///…), auto (containerd, CRI-O, cri-dockerd's default sockets, as crictl tries them), or none. report uses it only for the local journal unless it is given.").Default("auto").StringVar(&o.criEndpoint)
+	app.Flag("cri.poll-interval", "How often to list sandboxes and containers when the runtime's event stream is not used.").Default("2s").DurationVar(&o.criPoll)
+	app.Flag("cri.timeout", "Timeout of every CRI call.").Default("5s").DurationVar(&o.criTimeout)
+	app.Flag("cri.no-events", "Never subscribe to the runtime's container event stream; always poll.").BoolVar(&o.criNoEvents)
 	app.Flag("timeline.settle", "Quiet time after a pod's last container start before all its containers count as started.").Default("5s").DurationVar(&o.settle)
 	app.Flag("timeline.ttl", "How long a pod stays in the timeline after its last event.").Default("1h").DurationVar(&o.ttl)
 	app.Flag("timeline.max-pods", "Cap on tracked pods; past it the least recently seen is evicted and counted.").Default("5000").IntVar(&o.maxPods)
@@ -102,10 +111,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	logCfg.Writer = stderr
 	logger := promslog.New(logCfg)
-	if o.criEndpoint != "none" {
-		fmt.Fprintln(stderr, "node-agent: --cri.endpoint: the CRI source is not built yet; use --cri.endpoint=none")
+	if o.criEndpoint != "none" && o.criEndpoint != "auto" && !strings.HasPrefix(o.criEndpoint, "unix://") {
+		fmt.Fprintf(stderr, "node-agent: --cri.endpoint %q: want unix:///path/to.sock, auto or none\n", o.criEndpoint)
 		return 2
 	}
+	o.criExplicit = slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--cri.endpoint") })
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -204,8 +214,21 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("--since %q is neither a duration (1h30m) nor a timestamp (2026-11-29T15:04:05Z)", s)
 }
 
-func newTimeline(o options, obs timeline.Observer) *timeline.Timeline {
-	return timeline.New(timeline.Config{TTL: o.ttl, MaxPods: o.maxPods, Settle: o.settle}, obs)
+func newTimeline(o options, obs timeline.Observer, withCRI bool) *timeline.Timeline {
+	cfg := timeline.Config{TTL: o.ttl, MaxPods: o.maxPods, Settle: o.settle}
+	if withCRI {
+		// Hold log-derived ends for the CRI's: a poll, and a margin.
+		cfg.AwaitCRI = o.criPoll + time.Second
+	}
+	return timeline.New(cfg, obs)
+}
+
+// criConfig returns the CRI source's configuration, or nil when it is off.
+func criConfig(o options, since time.Time) *cri.Config {
+	if o.criEndpoint == "none" {
+		return nil
+	}
+	return &cri.Config{Endpoint: o.criEndpoint, CallTimeout: o.criTimeout, PollInterval: o.criPoll, ForcePoll: o.criNoEvents, Since: since}
 }
 
 func runReport(ctx context.Context, o options, jc journal.Config, pod, format string, logger *slog.Logger, stdout, stderr io.Writer) int {
@@ -213,9 +236,19 @@ func runReport(ctx context.Context, o options, jc journal.Config, pod, format st
 	sink := metrics.NewSink(reg, metrics.Options{})
 	// A copied journal holds all its history: nothing expires while reading.
 	o.ttl = 100 * 365 * 24 * time.Hour
-	tl := newTimeline(o, sink)
+	// A journal from elsewhere (--journal.path) is not this runtime's
+	// history: the CRI is used with it only when asked for.
+	var cc *cri.Config
+	if jc.Path == "" || o.criExplicit {
+		cc = criConfig(o, time.Time{})
+	}
+	tl := newTimeline(o, sink, false)
 	h := metrics.NewHealth(reg, func() float64 { return float64(tl.Len()) })
-	a := agent.New(agent.Config{Journal: jc, Logger: logger}, tl, h)
+	acfg := agent.Config{Journal: jc, Logger: logger, CRI: cc}
+	if cc != nil {
+		acfg.CRIHealth = metrics.NewCRIHealth(reg)
+	}
+	a := agent.New(acfg, tl, h)
 	if err := a.ReadOnce(ctx); err != nil {
 		fmt.Fprintf(stderr, "node-agent: %v\n", err)
 		return 1
@@ -254,12 +287,21 @@ func runServe(ctx context.Context, o options, so serveOptions, logger *slog.Logg
 		versioncollector.NewCollector("podstart"),
 	)
 	sink := metrics.NewSink(reg, metrics.Options{NamespaceLabel: so.nsLabel})
-	tl := newTimeline(o, sink)
+	since := so.journal.Since
+	if since.IsZero() {
+		since = time.Now().Add(-so.lookback)
+	}
+	cc := criConfig(o, since)
+	tl := newTimeline(o, sink, cc != nil)
 	h := metrics.NewHealth(reg, func() float64 { return float64(tl.Len()) })
-	a := agent.New(agent.Config{
+	acfg := agent.Config{
 		Journal: so.journal, Lookback: so.lookback, StateFile: so.stateFile, StateInterval: so.stateInterval,
-		RetryInterval: so.retry, Logger: logger,
-	}, tl, h)
+		RetryInterval: so.retry, Logger: logger, CRI: cc,
+	}
+	if cc != nil {
+		acfg.CRIHealth = metrics.NewCRIHealth(reg)
+	}
+	a := agent.New(acfg, tl, h)
 
 	srv := &http.Server{
 		Handler: podweb.Handler(podweb.Options{

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/podstart/podstart/internal/cri"
 	"github.com/podstart/podstart/internal/journal"
 	"github.com/podstart/podstart/internal/logformat"
 	"github.com/podstart/podstart/internal/metrics"
@@ -34,6 +35,10 @@ type Config struct {
 	// and old ones expired.
 	TickInterval time.Duration
 	Logger       *slog.Logger
+	// CRI, when set, also reads the container runtime through the CRI.
+	CRI *cri.Config
+	// CRIHealth receives the CRI source's metrics; required with CRI.
+	CRIHealth *metrics.CRIHealth
 }
 
 // Agent reads the journal into the timeline.
@@ -47,6 +52,8 @@ type Agent struct {
 	n       uint64
 	entries map[string]prometheus.Counter
 	lines   map[[2]string]prometheus.Counter
+
+	cri *cri.Source
 
 	mu        sync.Mutex
 	journalUp bool
@@ -72,6 +79,9 @@ func New(cfg Config, tl *timeline.Timeline, h *metrics.Health) *Agent {
 	a := &Agent{cfg: cfg, tl: tl, health: h, log: cfg.Logger,
 		entries: map[string]prometheus.Counter{}, lines: map[[2]string]prometheus.Counter{}}
 	h.SourceUp.WithLabelValues("journal").Set(0)
+	if cfg.CRI != nil {
+		a.cri = a.newCRI(*cfg.CRI, cfg.CRIHealth)
+	}
 	return a
 }
 
@@ -87,6 +97,12 @@ func (a *Agent) ReadOnce(ctx context.Context) error {
 	}
 	defer r.Close()
 	err = r.Run(ctx, handler{a})
+	if a.cri != nil {
+		// The runtime knows the exact ends of the pods it still has.
+		if cerr := a.cri.ListOnce(ctx, a.applyCRI); cerr != nil {
+			a.log.Warn("cannot read the container runtime; the report uses the journal only", "err", cerr)
+		}
+	}
 	a.tl.Flush()
 	return err
 }
@@ -95,6 +111,10 @@ func (a *Agent) ReadOnce(ctx context.Context) error {
 // read is reported (log, /readyz, podstart_source_up) and retried.
 func (a *Agent) Run(ctx context.Context) error {
 	st := a.loadState()
+	if a.cri != nil {
+		// The CRI side runs on its own; the journal side never waits for it.
+		go func() { _ = a.cri.Run(ctx, a.applyCRI) }()
+	}
 	ticker := time.NewTicker(a.cfg.TickInterval)
 	defer ticker.Stop()
 	go func() {
@@ -169,17 +189,24 @@ func (a *Agent) setUp(up bool, err error) {
 	a.health.SourceUp.WithLabelValues("journal").Set(v)
 }
 
-// Ready returns nil when the journal is being read, else why not.
+// Ready returns nil when every source is being read, else what is not.
 func (a *Agent) Ready() error {
+	var errs []error
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.journalUp {
-		return nil
+	switch {
+	case a.journalUp:
+	case a.lastErr != nil:
+		errs = append(errs, fmt.Errorf("journal: %w", a.lastErr))
+	default:
+		errs = append(errs, errors.New("journal: not open yet"))
 	}
-	if a.lastErr != nil {
-		return fmt.Errorf("journal: %w", a.lastErr)
+	a.mu.Unlock()
+	if a.cri != nil {
+		if err := a.cri.Ready(); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return errors.New("journal: not open yet")
+	return errors.Join(errs...)
 }
 
 // handler is the agent as the journal reader's Handler.

@@ -84,7 +84,7 @@ type Source struct {
 	endpoint string
 
 	// What the source has reported, so that a relist reports only changes.
-	sandboxes  map[string]bool                    // id → reported
+	sandboxes  map[string]bool                      // id → reported
 	containers map[string]runtimeapi.ContainerState // id → last reported state
 	imageSizes map[string]int64
 }
@@ -193,19 +193,9 @@ func (s *Source) session(ctx context.Context, emit func(event.Event), first bool
 	if err != nil {
 		return err
 	}
-	if !strings.HasPrefix(endpoint, "unix://") {
-		return fmt.Errorf("CRI endpoint %q: only unix:// sockets are supported", endpoint)
-	}
-	if _, err := os.Stat(strings.TrimPrefix(endpoint, "unix://")); err != nil {
-		return fmt.Errorf("CRI socket %s: %w", endpoint, err)
-	}
-	opts := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsgSize)),
-	}, s.cfg.DialOptions...)
-	conn, err := grpc.NewClient(endpoint, opts...)
+	conn, err := s.dial(endpoint)
 	if err != nil {
-		return fmt.Errorf("CRI endpoint %s: %w", endpoint, err)
+		return err
 	}
 	defer conn.Close()
 	rt := runtimeapi.NewRuntimeServiceClient(conn)
@@ -271,6 +261,25 @@ func (s *Source) session(ctx context.Context, emit func(event.Event), first bool
 			}
 		}
 	}
+}
+
+// dial opens a client connection to a unix socket endpoint.
+func (s *Source) dial(endpoint string) (*grpc.ClientConn, error) {
+	if !strings.HasPrefix(endpoint, "unix://") {
+		return nil, fmt.Errorf("CRI endpoint %q: only unix:// sockets are supported", endpoint)
+	}
+	if _, err := os.Stat(strings.TrimPrefix(endpoint, "unix://")); err != nil {
+		return nil, fmt.Errorf("CRI socket %s: %w", endpoint, err)
+	}
+	opts := append([]grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsgSize)),
+	}, s.cfg.DialOptions...)
+	conn, err := grpc.NewClient(endpoint, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("CRI endpoint %s: %w", endpoint, err)
+	}
+	return conn, nil
 }
 
 // eventsSafe decides from the Version RPC whether subscribing is safe: on
@@ -506,4 +515,21 @@ func sandboxRef(md *runtimeapi.PodSandboxMetadata, labels map[string]string) eve
 
 func labelsRef(l map[string]string) event.PodRef {
 	return event.PodRef{Namespace: l[labelPodNamespace], Name: l[labelPodName], UID: l[labelPodUID]}
+}
+
+// ListOnce connects, lists every sandbox and container once, reports them
+// (all of them: Since does not apply) and disconnects. `report` uses it to
+// give the pods the runtime still holds their exact ends.
+func (s *Source) ListOnce(ctx context.Context, emit func(event.Event)) error {
+	endpoint, err := s.resolve()
+	if err != nil {
+		return err
+	}
+	conn, err := s.dial(endpoint)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	c := &client{s: s, rt: runtimeapi.NewRuntimeServiceClient(conn), img: runtimeapi.NewImageServiceClient(conn), emit: emit}
+	return c.relist(ctx, false)
 }

@@ -61,3 +61,30 @@ func NewHealth(reg prometheus.Registerer, tracked func() float64) *Health {
 		}, tracked))
 	return h
 }
+
+// CRIHealth holds the CRI source's own metrics.
+type CRIHealth struct {
+	Requests   *prometheus.CounterVec // by method and gRPC code
+	Reconnects prometheus.Counter
+	Mode       *prometheus.GaugeVec
+}
+
+// NewCRIHealth registers the CRI source's metrics with reg.
+func NewCRIHealth(reg prometheus.Registerer) *CRIHealth {
+	c := &CRIHealth{
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "podstart", Name: "cri_requests_total",
+			Help: "CRI requests to the container runtime, by method and gRPC status code.",
+		}, []string{"method", "code"}),
+		Reconnects: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "podstart", Name: "cri_reconnects_total",
+			Help: "Times the CRI source reconnected (and re-listed) after the runtime was unreachable or its event stream broke.",
+		}),
+		Mode: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: "podstart", Name: "cri_mode",
+			Help: "1 for how the CRI source reads the runtime: events (GetContainerEvents stream) or poll (list calls).",
+		}, []string{"mode"}),
+	}
+	reg.MustRegister(c.Requests, c.Reconnects, c.Mode)
+	return c
+}
