@@ -87,13 +87,13 @@ func parseLogfmtDepth(line string, recv time.Time, depth int) (Result, bool) {
 			if !timeOK {
 				ev.Time = recv
 			}
-			return Result{Event: ev, Outcome: Unrecognised, Format: "klog"}, true
+			return Result{Event: ev, Outcome: Unrecognised, Format: formatContainerd}, true
 		}
 	}
 	if !timeOK {
 		t = recv
 	}
-	return runtimeResult(&rec, t, good && timeOK, crioTimeLayout(ts)), true
+	return runtimeResult(&rec, t, good && timeOK, crioLikeTime(ts)), true
 }
 
 // msgCut reports whether the quoted msg of a logfmt line is not closed.
@@ -146,16 +146,18 @@ func levelSev(level string) byte {
 	return c
 }
 
-// crioTimeLayout is CRI-O's logrus TimestampFormat: a space, not a T.
+// crioTime is CRI-O's logrus TimestampFormat: a space, not a T.
 const crioTime = "2006-01-02 15:04:05.999999999Z07:00"
 
-func crioTimeLayout(ts string) bool {
+// crioLikeTime reports whether a timestamp is written as CRI-O writes it.
+func crioLikeTime(ts string) bool {
 	return len(ts) > 10 && ts[10] == ' '
 }
 
 // runtimeTime reads a logrus timestamp: RFC 3339 with nanoseconds
 // (containerd), CRI-O's `2006-01-02 15:04:05.999999999Z07:00`, or k0s'
-// zoneless `2006-01-02 15:04:05` (taken as UTC).
+// zoneless `2006-01-02 15:04:05` (taken as UTC). The result is in UTC, like
+// the kubelet parsers' times.
 func runtimeTime(ts string) (time.Time, bool) {
 	if len(ts) < 19 {
 		return time.Time{}, false
@@ -175,7 +177,7 @@ func runtimeTime(ts string) (time.Time, bool) {
 	if err != nil {
 		return time.Time{}, false
 	}
-	return t, true
+	return t.UTC(), true
 }
 
 // runtimeJSONStarts: logrus' JSON formatter writes time, level and msg
@@ -219,7 +221,7 @@ func parseRuntimeJSON(line string, recv time.Time) (Result, bool) {
 	if !ok {
 		t, good = recv, false
 	}
-	return runtimeResult(&rec, t, good, crioTimeLayout(ts)), true
+	return runtimeResult(&rec, t, good, crioLikeTime(ts)), true
 }
 
 // jsonText returns a JSON string's text, or any other value as written.
@@ -235,9 +237,10 @@ func jsonText(raw json.RawMessage) (string, bool) {
 
 // containerdEvent maps the CRI plugin's request log lines: each CRI call is
 // logged at info on entry ("RunPodSandbox for …"), on success ("… returns
-// …") and at error on failure ("… failed" with error=). Metadata is Go
-// struct syntax up to 1.7 (&PodSandboxMetadata{Name:…,}) and protobuf text
-// from 2.x (name:"…" uid:"…"); both are read.
+// …") and at error on failure ("… failed" with error=). The CRI metadata is
+// printed with %+v: Go struct syntax while the vendored cri-api was
+// gogo-generated (1.x, early 2.0: &PodSandboxMetadata{Name:…,}), protobuf
+// text since (2.4: name:"…" uid:"…"). Both are read.
 func containerdEvent(rec *record, t time.Time) (event.Event, bool) {
 	m := rec.msg
 	if len(m) < 12 {
@@ -265,12 +268,15 @@ func containerdEvent(rec *record, t time.Time) (event.Event, bool) {
 			return startCall(rec, rest, t)
 		}
 	case 'r', 'T':
-		// The exit of a task. Sandbox exits ("received sandbox exit event",
-		// "SandboxExit event") are not container exits and fall through.
+		// The exit of a task. Sandbox exits that say so ("received sandbox
+		// exit event", "SandboxExit event") fall through. One exit may be
+		// logged under two of these texts, and 1.x logs the pause task's
+		// exit as a TaskExit too (its ID is the sandbox ID): consumers match
+		// exits to container IDs they know and keep the first.
 		for _, p := range [...]string{
 			"received container exit event ",        // 2.4
-			"received exit event ",                  // 1.6.x/1.7.x (info since late patches), 2.0–2.3
-			"TaskExit event in podsandbox handler ", // 2.0+: every task of the pod
+			"received exit event ",                  // 1.6/1.7 (info in late patch releases), 2.0–2.3
+			"TaskExit event in podsandbox handler ", // 2.0+ podsandbox controller
 			"TaskExit event ",                       // 1.x event monitor
 		} {
 			if rest, ok := strings.CutPrefix(m, p); ok {

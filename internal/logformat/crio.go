@@ -90,11 +90,13 @@ func crioStarted(rec *record, rest string, ev event.Event) (event.Event, bool) {
 	switch {
 	case rest == "":
 		ev.ContainerID = rec.get("containerID")
-		ev.SandboxID = rec.get("sandboxID")
-		ev.Pod, ev.Container = crioDescription(rec.get("description"))
-		if ev.ContainerID == "" {
+		if !crioID(ev.ContainerID) {
 			return event.Event{}, false
 		}
+		if sb := rec.get("sandboxID"); crioID(sb) {
+			ev.SandboxID = sb
+		}
+		ev.Pod, ev.Container = crioDescription(rec.get("description"))
 	case strings.HasPrefix(rest, ": "):
 		ev.Pod, ev.Container = crioDescription(rest[2:])
 	case rest[0] == ' ':

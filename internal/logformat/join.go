@@ -34,13 +34,18 @@ const maxProcs = 64
 // merged into it or dropped after it.
 type Emit func(unit, line string, t time.Time, cont int)
 
-func (j *Joiner) proc(key string) *proc {
+func (j *Joiner) proc(key string, emit Emit) *proc {
 	for i := range j.procs {
 		if j.procs[i].key == key {
 			return &j.procs[i]
 		}
 	}
 	if len(j.procs) >= maxProcs {
+		// The oldest process is forgotten; a line it holds is handed on
+		// as far as it got, not lost.
+		if j.procs[0].open {
+			j.release(&j.procs[0], emit, 0)
+		}
 		j.procs = append(j.procs[:0], j.procs[1:]...)
 	}
 	j.procs = append(j.procs, proc{key: key})
@@ -50,7 +55,7 @@ func (j *Joiner) proc(key string) *proc {
 // Add takes one entry of process key (the journal's _PID, or the unit when
 // there is none).
 func (j *Joiner) Add(key, unit, msg string, t time.Time, emit Emit) {
-	p := j.proc(key)
+	p := j.proc(key, emit)
 	if IsContinuation(msg) {
 		switch {
 		case p.open:

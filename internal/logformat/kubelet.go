@@ -2,6 +2,7 @@ package logformat
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -11,81 +12,80 @@ import (
 
 // kubeletEvent maps a decoded kubelet line (text or JSON) to an event. It
 // matches the quoted message and keys, never file:line, and accepts every
-// rendering seen from kubelet 1.20 to 1.37 (see kubelet-and-cri.md).
+// rendering seen from kubelet 1.8 to 1.37 (see kubelet-and-cri.md). Names
+// and IDs are read from whole values only (record.whole): a value cut short
+// by a pager would name the wrong pod.
 func kubeletEvent(r *record) (event.Event, bool) {
 	m := r.msg
 	switch m {
 	case "SyncLoop ADD":
-		return syncLoop(event.PodAdd, r.get("pods"))
+		return syncLoop(event.PodAdd, r.whole("pods"))
 	case "SyncLoop UPDATE":
-		return syncLoop(event.PodUpdate, r.get("pods"))
+		return syncLoop(event.PodUpdate, r.whole("pods"))
 	case "SyncLoop DELETE":
-		return syncLoop(event.PodDelete, r.get("pods"))
+		return syncLoop(event.PodDelete, r.whole("pods"))
 	case "SyncLoop REMOVE":
-		return syncLoop(event.PodRemove, r.get("pods"))
+		return syncLoop(event.PodRemove, r.whole("pods"))
 	case "No sandbox for pod can be found. Need to start a new one":
-		return event.Event{Kind: event.PodNoSandbox, Pod: podRef(r.get("pod"))}, true
+		return event.Event{Kind: event.PodNoSandbox, Pod: r.pod()}, true
 	case "SyncLoop (PLEG): event for pod":
-		return plegEvent(podRef(r.get("pod")), r.get("event"))
+		return plegEvent(r.pod(), r.whole("event"))
 	case "Generic (PLEG): container finished":
-		ev := event.Event{Kind: event.ContainerExited, Pod: event.PodRef{UID: r.get("podID")}, ContainerID: r.get("containerID")}
-		if c, err := strconv.Atoi(r.get("exitCode")); err == nil {
+		ev := event.Event{Kind: event.ContainerExited, Pod: event.PodRef{UID: r.whole("podID")}, ContainerID: r.whole("containerID")}
+		if c, err := strconv.Atoi(r.whole("exitCode")); err == nil {
 			ev.ExitCode, ev.HasExit = c, true
 		}
 		return ev, true
 	case "Creating PodSandbox for pod":
-		return event.Event{Kind: event.SandboxStart, Pod: podRef(r.get("pod"))}, true
+		return event.Event{Kind: event.SandboxStart, Pod: r.pod()}, true
 	case "Created PodSandbox for pod":
-		return event.Event{Kind: event.SandboxReady, Pod: podRef(r.get("pod")), SandboxID: r.get("podSandboxID")}, true
-	case "CreatePodSandbox for pod failed", "Failed to create sandbox for pod":
-		return event.Event{Kind: event.SandboxFailed, Pod: podRef(r.get("pod")), Reason: event.ReasonFailedCreatePodSandBox, Message: r.get("err")}, true
+		return event.Event{Kind: event.SandboxReady, Pod: r.pod(), SandboxID: r.whole("podSandboxID")}, true
+	case "CreatePodSandbox for pod failed", "Failed to create sandbox for pod",
+		// The CRI client's own error line (remote_runtime.go, log.go in
+		// 1.33+): it names no pod, but says a sandbox failed.
+		"RunPodSandbox from runtime service failed":
+		return event.Event{Kind: event.SandboxFailed, Pod: r.pod(), Reason: event.ReasonFailedCreatePodSandBox, Message: r.get("err")}, true
 	case "Failed to pull image", "PullImage from image service failed":
-		return event.Event{Kind: event.ImagePullFailed, Pod: podRef(r.get("pod")), Image: r.get("image"), Reason: classifyPullError(r.get("err")), Message: r.get("err")}, true
+		return event.Event{Kind: event.ImagePullFailed, Pod: r.pod(), Image: r.whole("image"), Reason: classifyPullError(r.get("err")), Message: r.get("err")}, true
 	case "Error syncing pod, skipping":
-		return syncError(r)
+		return syncError(r.pod(), r.get("err"))
 	case "Unable to attach or mount volumes for pod; skipping pod":
-		return event.Event{Kind: event.VolumeMountFailed, Pod: podRef(r.get("pod")), Reason: event.ReasonFailedMount, Message: r.get("err")}, true
+		return event.Event{Kind: event.VolumeMountFailed, Pod: r.pod(), Reason: event.ReasonFailedMount, Message: r.get("err")}, true
 	case "Back-off restarting failed container":
 		return backOffErr(r.get("err"))
 	case "Probe failed", "Probe errored", "Probe unknown without error":
-		pod := podRef(r.get("pod"))
-		pod.UID = r.get("podUID")
 		out := r.get("output")
 		if out == "" {
 			out = r.get("err")
 		}
-		return event.Event{Kind: event.ProbeFailed, Pod: pod, Container: r.get("containerName"), Reason: probeReason(r.get("probeType")), Message: out}, true
+		return event.Event{Kind: event.ProbeFailed, Pod: r.pod(), Container: r.whole("containerName"), Reason: probeReason(r.whole("probeType")), Message: out}, true
 	case "SyncLoop (probe)":
-		ev := event.Event{Kind: event.ProbeStatus, Pod: podRef(r.get("pod")), Reason: r.get("probe"), Message: r.get("status")}
+		ev := event.Event{Kind: event.ProbeStatus, Pod: r.pod(), Reason: r.whole("probe"), Message: r.whole("status")}
 		if ev.Reason == "readiness" && ev.Message == "ready" {
 			ev.Kind = event.PodReady
 		}
 		return ev, true
 	case "Killing container with a grace period":
-		pod := podRef(r.get("pod"))
-		pod.UID = r.get("podUID")
-		return event.Event{Kind: event.ContainerKilling, Pod: pod, Container: r.get("containerName"), ContainerID: trimRuntimeScheme(r.get("containerID"))}, true
+		return event.Event{Kind: event.ContainerKilling, Pod: r.pod(), Container: r.whole("containerName"), ContainerID: trimRuntimeScheme(r.whole("containerID"))}, true
 	case "Pod admission denied":
-		pod := podRef(r.get("pod"))
-		pod.UID = r.get("podUID")
-		return event.Event{Kind: event.PodAdmissionDenied, Pod: pod, Reason: event.ReasonAdmissionDenied, Message: r.get("message")}, true
+		return event.Event{Kind: event.PodAdmissionDenied, Pod: r.pod(), Reason: event.ReasonAdmissionDenied, Message: r.get("message")}, true
 	case "Observed pod startup duration":
 		return tracker(r)
 	case "Event occurred":
-		return kubeEvent(r.get("object"), r.get("kind"), r.get("fieldPath"), r.get("reason"), r.get("message"))
+		return kubeEvent(r.whole("object"), r.whole("kind"), r.whole("fieldPath"), r.whole("reason"), r.get("message"))
 	case "Kubelet version":
-		return event.Event{Kind: event.KubeletStart, Message: r.get("kubeletVersion")}, true
+		return event.Event{Kind: event.KubeletStart, Message: r.whole("kubeletVersion")}, true
 	}
 	// Messages that embed their details (the volume messages) or that are
 	// unstructured (old kubelets, klog.Errorf).
 	switch {
 	case strings.HasPrefix(m, "operationExecutor.VerifyControllerAttachedVolume started for volume "):
-		return volumeEvent(event.VolumeVerifyStarted, m, r.get("pod"))
+		return volumeEvent(event.VolumeVerifyStarted, m, r.whole("pod"))
 	case strings.HasPrefix(m, "operationExecutor.MountVolume started for volume "):
-		return volumeEvent(event.VolumeMountStarted, m, r.get("pod"))
+		return volumeEvent(event.VolumeMountStarted, m, r.whole("pod"))
 	case strings.HasPrefix(m, "MountVolume.SetUp succeeded for volume "):
-		return volumeEvent(event.VolumeMounted, m, r.get("pod"))
-	case strings.HasPrefix(m, "Operation for ") && strings.Contains(m, "MountVolume."):
+		return volumeEvent(event.VolumeMounted, m, r.whole("pod"))
+	case strings.HasPrefix(m, "Operation for "):
 		return mountOperationFailed(m)
 	case strings.HasPrefix(m, "SyncLoop ("):
 		return oldSyncLoop(m)
@@ -96,8 +96,30 @@ func kubeletEvent(r *record) (event.Event, bool) {
 		}
 	case strings.HasPrefix(m, "Event(v1.ObjectReference{"):
 		return oldKubeEvent(m)
+	case strings.HasPrefix(m, "Error syncing pod "):
+		return oldSyncError(m)
+	case strings.HasPrefix(m, "RunPodSandbox from runtime service failed: "):
+		// <=1.20, unstructured; names no pod.
+		return event.Event{Kind: event.SandboxFailed, Reason: event.ReasonFailedCreatePodSandBox, Message: m[len("RunPodSandbox from runtime service failed: "):]}, true
+	case strings.HasPrefix(m, "CreatePodSandbox for pod \""), strings.HasPrefix(m, "createPodSandbox for pod \""):
+		// <=1.20: CreatePodSandbox for pod "name_ns(uid)" failed: <err>
+		// (kuberuntime_sandbox.go), createPodSandbox … (kuberuntime_manager.go).
+		rest := m[len("CreatePodSandbox for pod "):]
+		if v, n, ok := scanValue(rest); ok && strings.HasPrefix(rest[n:], " failed: ") {
+			return event.Event{Kind: event.SandboxFailed, Pod: formatPod(v), Reason: event.ReasonFailedCreatePodSandBox, Message: rest[n+len(" failed: "):]}, true
+		}
+	case strings.Contains(m, " probe for \""):
+		return oldProbe(m)
 	}
 	return event.Event{}, false
+}
+
+// pod returns the pod a structured line names: its pod key (klog.KObj) and,
+// when the line has one, podUID.
+func (r *record) pod() event.PodRef {
+	p := podRef(r.whole("pod"))
+	p.UID = r.whole("podUID")
+	return p
 }
 
 // podRef reads a klog.KObj value: "ns/name", a cluster-scoped "name", or the
@@ -150,6 +172,11 @@ func podList(v string) []event.PodRef {
 
 func syncLoop(k event.Kind, pods string) (event.Event, bool) {
 	list := podList(pods)
+	if len(list) == 0 {
+		// pods=[] (the file source's first ADD at kubelet start), null, or
+		// a list cut short: about no pod.
+		return event.Event{}, false
+	}
 	ev := event.Event{Kind: k}
 	if len(list) > 0 {
 		ev.Pod = list[0]
@@ -282,21 +309,28 @@ func volumeEvent(k event.Kind, m, podKey string) (event.Event, bool) {
 }
 
 func volumeDetails(ev *event.Event, m string) {
-	if i := strings.Index(m, `for volume "`); i >= 0 {
-		ev.Volume, _, _ = scanValue(m[i+len("for volume "):])
+	// Each detail is a quoted string; one cut short (a pager, a journal
+	// line limit) is left out.
+	quoted := func(after string) string {
+		i := strings.Index(m, after)
+		if i < 0 {
+			return ""
+		}
+		v, _, ok := scanValue(m[i+len(after)-1:])
+		if !ok {
+			return ""
+		}
+		return v
 	}
-	if i := strings.Index(m, `(UniqueName: "`); i >= 0 {
-		u, _, _ := scanValue(m[i+len("(UniqueName: "):])
+	ev.Volume = quoted(`for volume "`)
+	if u := quoted(`(UniqueName: "`); u != "" {
 		ev.Plugin = pluginOf(u)
 	}
-	if i := strings.Index(m, `) pod "`); i >= 0 {
-		name, _, _ := scanValue(m[i+len(") pod "):])
-		if ev.Pod.Name == "" {
-			ev.Pod.Name = name
-		}
+	if name := quoted(`) pod "`); ev.Pod.Name == "" {
+		ev.Pod.Name = name
 	}
-	if i := strings.Index(m, `(UID: "`); i >= 0 {
-		ev.Pod.UID, _, _ = scanValue(m[i+len("(UID: "):])
+	if uid := quoted(`(UID: "`); uid != "" {
+		ev.Pod.UID = uid
 	}
 }
 
@@ -316,29 +350,56 @@ func pluginOf(unique string) string {
 
 // mountOperationFailed reads nestedpendingoperations' unstructured error:
 // Operation for "{volumeName:… podName:<uid> nodeName:}" failed. No retries permitted until … Error: MountVolume.SetUp failed for volume "x" (UniqueName: "…") pod "p" (UID: "…") : <err>
+// and its <=1.19 form, whose error is quoted:
+// Operation for "\"<unique name>\"" failed. No retries permitted until … Error: "Volume has not been added … for volume \"x\" (UniqueName: …) pod \"p\" (UID: \"…\") "
+// Only failures of the steps that bring a volume up count (attach check,
+// mount, map); unmount, detach and teardown failures do not.
 func mountOperationFailed(m string) (event.Event, bool) {
-	ev := event.Event{Kind: event.VolumeMountFailed, Reason: event.ReasonFailedMount}
-	i := strings.Index(m, "Error: ")
+	i := strings.Index(m, " failed. No retries permitted until ")
 	if i < 0 {
-		return ev, true
+		return event.Event{}, false
 	}
-	detail := m[i+len("Error: "):]
+	j := strings.Index(m[i:], "Error: ")
+	if j < 0 {
+		return event.Event{}, false
+	}
+	detail := m[i+j+len("Error: "):]
+	if strings.HasPrefix(detail, `"`) {
+		if u, _, ok := scanValue(detail); ok {
+			detail = u
+		} else {
+			detail = unescapeLoose(detail[1:])
+		}
+	}
+	if !mountStep(detail) {
+		return event.Event{}, false
+	}
+	ev := event.Event{Kind: event.VolumeMountFailed, Reason: event.ReasonFailedMount}
 	volumeDetails(&ev, detail)
-	if j := strings.Index(detail, `") : `); j >= 0 {
-		ev.Message = detail[j+len(`") : `):]
+	if k := strings.Index(detail, `") : `); k >= 0 {
+		ev.Message = detail[k+len(`") : `):]
 	} else {
-		ev.Message = detail
+		ev.Message = strings.TrimSpace(detail)
 	}
 	return ev, true
+}
+
+// mountStep reports whether a volume operation error is about bringing a
+// volume up for a pod.
+func mountStep(detail string) bool {
+	for _, p := range []string{"MountVolume.", "MapVolume.", "VerifyControllerAttachedVolume", "AttachVolume.",
+		"Volume has not been added to the list of VolumesInUse", "Volume not attached according to node status"} {
+		if strings.HasPrefix(detail, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // syncError reads "Error syncing pod, skipping": its err names the failed
 // step and the kubelet's reason, e.g.
 // failed to "StartContainer" for "app" with CrashLoopBackOff: "back-off 5m0s …"
-func syncError(r *record) (event.Event, bool) {
-	pod := podRef(r.get("pod"))
-	pod.UID = r.get("podUID")
-	msg := r.get("err")
+func syncError(pod event.PodRef, msg string) (event.Event, bool) {
 	ev := event.Event{Kind: event.PodSyncError, Pod: pod, Reason: event.ReasonOther, Message: msg}
 	s := strings.TrimPrefix(msg, "[")
 	if strings.HasPrefix(s, `failed to "`) {
@@ -346,8 +407,10 @@ func syncError(r *record) (event.Event, bool) {
 		step, n, _ := scanValue(rest)
 		rest = rest[n:]
 		if strings.HasPrefix(rest, " for ") {
-			var m int
-			ev.Container, m, _ = scanValue(rest[len(" for "):])
+			c, m, ok := scanValue(rest[len(" for "):])
+			if ok {
+				ev.Container = c
+			}
 			rest = rest[len(" for ")+m:]
 		}
 		if strings.HasPrefix(rest, " with ") {
@@ -363,8 +426,9 @@ func syncError(r *record) (event.Event, bool) {
 			ev.Reason = reason
 		}
 		if step == "CreatePodSandbox" || step == "KillPodSandbox" {
-			// The container slot holds format.Pod; it names the pod.
-			if p := formatPod(ev.Container); pod.Name == "" || pod.UID == "" {
+			// The container slot holds format.Pod (name_ns(uid)), which
+			// names the pod, or (KillPodSandbox) the pod UID alone.
+			if p := formatPod(ev.Container); strings.HasSuffix(ev.Container, ")") && (pod.Name == "" || pod.UID == "") {
 				if pod.Name == "" {
 					pod.Namespace, pod.Name = p.Namespace, p.Name
 				}
@@ -379,8 +443,10 @@ func syncError(r *record) (event.Event, bool) {
 	switch ev.Reason {
 	case event.ReasonErrImagePull, event.ReasonInvalidImageName, event.ReasonErrImageNeverPull, event.ReasonRegistryUnavailable:
 		ev.Kind = event.ImagePullFailed
+		ev.Image = pullErrorImage(ev.Message)
 	case event.ReasonImagePullBackOff:
 		ev.Kind = event.ImagePullBackOff
+		ev.Image = quotedAfter(ev.Message, "Back-off pulling image ")
 	case event.ReasonCrashLoopBackOff:
 		ev.Kind = event.ContainerBackOff
 	case event.ReasonCreateContainerConfigError, event.ReasonCreateContainerError:
@@ -395,6 +461,83 @@ func syncError(r *record) (event.Event, bool) {
 		} else if !knownReason(ev.Reason) {
 			ev.Reason = event.ReasonOther
 		}
+	}
+	return ev, true
+}
+
+// pullErrorImage finds the image in a pull error as containerd and CRI-O
+// word it: failed to pull and unpack image "x", failed to pull image "x".
+func pullErrorImage(msg string) string {
+	for _, p := range []string{"failed to pull and unpack image ", "failed to pull image ", "Failed to pull image "} {
+		i := strings.Index(msg, p)
+		if i < 0 || !strings.HasPrefix(msg[i+len(p):], `"`) {
+			continue
+		}
+		if v, _, ok := scanValue(msg[i+len(p):]); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// oldSyncError reads the pod worker's error line of kubelets before
+// structured logging (<=1.19):
+// Error syncing pod <uid> ("name_ns(uid)"), skipping: failed to "StartContainer" for "c" with CrashLoopBackOff: "…"
+func oldSyncError(m string) (event.Event, bool) {
+	rest := strings.TrimPrefix(m, "Error syncing pod ")
+	var pod event.PodRef
+	if rest != "" && rest[0] != '"' {
+		sp := strings.IndexByte(rest, ' ')
+		if sp <= 0 {
+			return event.Event{}, false
+		}
+		pod.UID = rest[:sp]
+		rest = strings.TrimPrefix(rest[sp:], " (")
+	}
+	if v, n, ok := scanValue(rest); ok && strings.HasPrefix(rest, `"`) {
+		p := formatPod(v)
+		pod.Namespace, pod.Name = p.Namespace, p.Name
+		if pod.UID == "" {
+			pod.UID = p.UID
+		}
+		rest = rest[n:]
+	}
+	i := strings.Index(rest, ", skipping: ")
+	if i < 0 || pod.Name == "" {
+		return event.Event{}, false
+	}
+	return syncError(pod, rest[i+len(", skipping: "):])
+}
+
+// oldProbe reads the prober's lines of kubelets before structured logging
+// (<=1.20): Readiness probe for "name_ns(uid):container" failed (failure): <output>,
+// or … errored: <err>. "… succeeded" is not a failure.
+func oldProbe(m string) (event.Event, bool) {
+	i := strings.Index(m, " probe for \"")
+	typ := m[:i]
+	switch typ {
+	case "Readiness", "Liveness", "Startup":
+	default:
+		return event.Event{}, false
+	}
+	rest := m[i+len(" probe for "):]
+	v, n, ok := scanValue(rest)
+	if !ok {
+		return event.Event{}, false
+	}
+	rest = rest[n:]
+	if !strings.HasPrefix(rest, " failed") && !strings.HasPrefix(rest, " errored") {
+		return event.Event{}, false
+	}
+	ev := event.Event{Kind: event.ProbeFailed, Reason: probeReason(typ)}
+	if j := strings.LastIndex(v, "):"); j >= 0 {
+		ev.Pod = formatPod(v[:j+1])
+		ev.Container = v[j+2:]
+	} else {
+		return event.Event{}, false
+	}
+	if j := strings.Index(rest, ": "); j >= 0 {
+		ev.Message = rest[j+2:]
 	}
 	return ev, true
 }
@@ -454,23 +597,41 @@ func trimRuntimeScheme(id string) string {
 // (firstStartedPulling/lastFinishedPulling) and its new form
 // (totalImagesPullingTime, imagePullSessionsCount, …).
 func tracker(r *record) (event.Event, bool) {
-	ev := event.Event{Kind: event.StartupTracker, Pod: podRef(r.get("pod"))}
-	if d, err := time.ParseDuration(r.get("podStartE2EDuration")); err == nil {
+	ev := event.Event{Kind: event.StartupTracker, Pod: podRef(r.whole("pod"))}
+	if d, err := time.ParseDuration(r.whole("podStartE2EDuration")); err == nil {
 		ev.Duration, ev.HasDuration = d, true
 	}
-	if f, err := strconv.ParseFloat(r.get("podStartSLOduration"), 64); err == nil {
-		ev.SLO, ev.HasSLO = time.Duration(f*float64(time.Second)), true
+	// A float of seconds, in exponent form too, and negative when the
+	// kubelet subtracted a zero-time pull end (-9.223372021589586e+09) or
+	// the API server's clock is ahead (-5.7).
+	if f, err := strconv.ParseFloat(r.whole("podStartSLOduration"), 64); err == nil {
+		ev.SLO, ev.HasSLO = floatSeconds(f)
 	}
-	if d, err := time.ParseDuration(r.get("totalImagesPullingTime")); err == nil {
+	if d, err := time.ParseDuration(r.whole("totalImagesPullingTime")); err == nil {
 		ev.PullingTime = d
 	} else {
-		first, ok1 := goTime(r.get("firstStartedPulling"))
-		last, ok2 := goTime(r.get("lastFinishedPulling"))
-		if ok1 && ok2 && !first.IsZero() && !last.IsZero() && last.After(first) {
+		first, ok1 := goTime(r.whole("firstStartedPulling"))
+		last, ok2 := goTime(r.whole("lastFinishedPulling"))
+		if ok1 && ok2 && first.Year() > 1 && last.Year() > 1 && last.After(first) {
 			ev.PullingTime = last.Sub(first)
 		}
 	}
 	return ev, true
+}
+
+// floatSeconds converts seconds to a Duration, clamped to what a Duration
+// holds (±292 years); NaN and infinities are no duration.
+func floatSeconds(f float64) (time.Duration, bool) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	const limit = 9.223372036e9 // seconds; ×1e9 stays below 2^63
+	if f > limit {
+		f = limit
+	} else if f < -limit {
+		f = -limit
+	}
+	return time.Duration(f * float64(time.Second)), true
 }
 
 // goTime reads time.Time.String() output, dropping the monotonic suffix:
@@ -527,8 +688,14 @@ func kubeEvent(object, kind, fieldPath, reason, msg string) (event.Event, bool) 
 		}
 	case "Created":
 		ev.Kind, ev.Reason = event.ContainerCreated, ""
+		if ev.Container == "" {
+			ev.Container = containerOfMessage(msg, "Created container")
+		}
 	case "Started":
 		ev.Kind, ev.Reason = event.ContainerStarted, ""
+		if ev.Container == "" {
+			ev.Container = containerOfMessage(msg, "Started container")
+		}
 	case "Unhealthy":
 		ev.Kind = event.ProbeFailed
 		if sp := strings.IndexByte(msg, ' '); sp > 0 {
@@ -587,13 +754,11 @@ func pulledDetails(ev *event.Event, msg string) {
 	rest = rest[n:]
 	if strings.HasPrefix(rest, " in ") {
 		rest = rest[len(" in "):]
-		end := strings.IndexAny(rest, " .")
-		// A duration may itself contain a dot (1.5s): cut at the first space
-		// or at ". " / a trailing ".".
+		// A duration may itself contain a dot (1.5s): cut at the first
+		// space, then drop a trailing ".".
+		end := len(rest)
 		if sp := strings.IndexByte(rest, ' '); sp >= 0 {
 			end = sp
-		} else {
-			end = len(rest)
 		}
 		d := strings.TrimSuffix(rest[:end], ".")
 		if dur, err := time.ParseDuration(d); err == nil {
@@ -616,8 +781,31 @@ func quotedAfter(msg, prefix string) string {
 	if i < 0 {
 		return ""
 	}
-	v, _, _ := scanValue(msg[i+len(prefix):])
+	v, _, ok := scanValue(msg[i+len(prefix):])
+	if !ok {
+		return "" // cut short: not a whole name
+	}
 	return v
+}
+
+// containerOfMessage reads the container name from the event texts of
+// 1.14–1.34, "Created container c" and "Created container: c", for lines
+// without fieldPath (1.22). "Container created" (1.35+) and "Created
+// container" (<=1.13) name none.
+func containerOfMessage(msg, prefix string) string {
+	rest, ok := strings.CutPrefix(msg, prefix)
+	if !ok {
+		return ""
+	}
+	rest = strings.TrimPrefix(rest, ":")
+	if rest == "" || rest[0] != ' ' {
+		return ""
+	}
+	name := rest[1:]
+	if name == "" || strings.ContainsAny(name, " \t\n") {
+		return ""
+	}
+	return name
 }
 
 // containerOfFieldPath reads spec.containers{name} / spec.initContainers{name}.

@@ -10,6 +10,11 @@ import (
 // newlines, brackets and bare tokens kept as written.
 type kv struct {
 	key, val string
+	// cut: the value ran to the end of the line without being closed (an
+	// unterminated quote or bracket, a multi-line value that never ended):
+	// the line was cut short. What there is may serve as a message, never
+	// as a name or an ID.
+	cut bool
 }
 
 // record is a decoded log line of any supported encoding, before its meaning
@@ -32,13 +37,18 @@ func (r *record) get(key string) string {
 	return ""
 }
 
-func (r *record) has(key string) bool {
-	for i := range r.kvs {
+// whole returns the last value of key unless it was cut short: names and
+// IDs are read only from whole values.
+func (r *record) whole(key string) string {
+	for i := len(r.kvs) - 1; i >= 0; i-- {
 		if r.kvs[i].key == key {
-			return true
+			if r.kvs[i].cut {
+				return ""
+			}
+			return r.kvs[i].val
 		}
 	}
-	return false
+	return ""
 }
 
 // parseKVs scans ` key=value` pairs as klog's text format and logrus's logfmt
@@ -67,7 +77,7 @@ func parseKVs(s string, dst []kv) (_ []kv, ok bool) {
 		if !good {
 			ok = false
 		}
-		dst = append(dst, kv{key, val})
+		dst = append(dst, kv{key: key, val: val, cut: !good && n == len(rest)})
 		s = rest[n:]
 	}
 }
@@ -107,7 +117,12 @@ func scanValue(s string) (val string, n int, ok bool) {
 		}
 		return u, end + 1, true
 	case '<':
-		if len(s) > 1 && s[1] == '\n' {
+		if len(s) == 1 {
+			// key=< at the end of the line: the value's lines are in the
+			// journal entries that follow (see Joiner).
+			return "", 1, false
+		}
+		if s[1] == '\n' {
 			return multiline(s)
 		}
 	case '{', '[':
@@ -117,8 +132,14 @@ func scanValue(s string) (val string, n int, ok bool) {
 		}
 		return s[:end+1], end + 1, true
 	case '&':
-		if len(s) > 1 && s[1] == '{' {
-			end := bracketEnd(s, 1)
+		// A pointer to a struct as %+v renders it: &{…} or &Type{…}
+		// (klog before v2.100); the braces may hold spaces.
+		i := 1
+		for i < len(s) && (s[i] == '.' || s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')) {
+			i++
+		}
+		if i < len(s) && s[i] == '{' {
+			end := bracketEnd(s, i)
 			if end < 0 {
 				return s, len(s), false
 			}
@@ -206,5 +227,7 @@ func unescapeLoose(s string) string {
 	if strings.IndexByte(s, '\\') < 0 {
 		return s
 	}
-	return strings.NewReplacer(`\"`, `"`, `\\`, `\`, `\n`, "\n", `\t`, "\t").Replace(s)
+	return looseUnescaper.Replace(s)
 }
+
+var looseUnescaper = strings.NewReplacer(`\"`, `"`, `\\`, `\`, `\n`, "\n", `\t`, "\t")

@@ -63,17 +63,8 @@ func Parse(line string, recv time.Time) Result {
 	if !utf8.ValidString(line) {
 		line = toValidUTF8(line)
 	}
-	for _, f := range formats {
-		if res, ok := f.parse(line, recv); ok {
-			if res.Outcome == Recognised && res.Event.Kind == "" {
-				res.Event.Kind = event.Unrecognised
-				res.Outcome = Unrecognised
-			}
-			if res.Format == "" {
-				res.Format = f.name
-			}
-			return res
-		}
+	if res, ok := parseFormats(line, recv); ok {
+		return res
 	}
 	// No format at the start of the line: a journal or syslog prefix, or a
 	// wrapper, may stand in front of one.
@@ -81,20 +72,42 @@ func Parse(line string, recv time.Time) Result {
 		if recv.IsZero() {
 			recv = pfxTime
 		}
-		for _, f := range formats {
-			if res, ok := f.parse(body, recv); ok {
-				if res.Format == "" {
-					res.Format = f.name
-				}
-				if res.Outcome == Recognised && res.Event.Kind == "" {
-					res.Event.Kind = event.Unrecognised
-					res.Outcome = Unrecognised
-				}
-				return res
-			}
+		if res, ok := parseFormats(body, recv); ok {
+			return res
+		}
+	}
+	// A kubelet line whose header was cut off (`sed 's/^.*\] //'`, a
+	// pasted excerpt): the quoted message and keys alone. Taken only when
+	// the message is one the kubelet mapping knows, so free text that
+	// happens to start with a quote stays unrecognised.
+	if len(line) > 1 && line[0] == '"' {
+		if res := parseKlogBody(line, 'I', recv); res.Event.Kind != event.Unrecognised {
+			return res
 		}
 	}
 	return Result{Event: event.Event{Kind: event.Unrecognised, Time: recv}, Outcome: Unrecognised}
+}
+
+// parseFormats tries every format at the start of line.
+func parseFormats(line string, recv time.Time) (Result, bool) {
+	for _, f := range formats {
+		res, ok := f.parse(line, recv)
+		if !ok {
+			continue
+		}
+		if res.Outcome == Recognised && (res.Event.Kind == "" || res.Event.Kind == event.Unrecognised) {
+			res.Event.Kind = event.Unrecognised
+			res.Outcome = Unrecognised
+		}
+		if res.Event.Kind == "" {
+			res.Event.Kind = event.Unrecognised
+		}
+		if res.Format == "" {
+			res.Format = f.name
+		}
+		return res, true
+	}
+	return Result{}, false
 }
 
 // IsContinuation reports whether a journal entry continues the previous

@@ -220,6 +220,13 @@ func (tl *Timeline) applyPod(ev event.Event) {
 	at := Point{ev.Time, ev.Source}
 	defer tl.emitReady(p, tl.clock)
 	switch ev.Kind {
+	case event.ImagePullStart, event.ImagePulled, event.ImageCached, event.ContainerCreateStart, event.ContainerCreated, event.ContainerStarted:
+		// Containers come after the sandbox, and the sandbox after every
+		// volume: when the sandbox itself went unlogged, the volumes stage
+		// ends with the last mount seen.
+		tl.closeVolumesAt(p, at, false)
+	}
+	switch ev.Kind {
 	case event.PodAdd:
 		if p.admitted.IsZero() {
 			p.admitted = at
@@ -411,6 +418,12 @@ func (tl *Timeline) volume(p *pod, ev event.Event) *volume {
 // last mount seen, or, when mounts are not logged (kubelet --v=0), the
 // sandbox request itself.
 func (tl *Timeline) closeVolumes(p *pod, at Point) {
+	tl.closeVolumesAt(p, at, true)
+}
+
+// closeVolumesAt ends the volumes stage; without a logged mount end, the
+// stage ends at at only when at is the sandbox request (sandboxAt).
+func (tl *Timeline) closeVolumesAt(p *pod, at Point, sandboxAt bool) {
 	if p.volClosed {
 		return
 	}
@@ -426,7 +439,7 @@ func (tl *Timeline) closeVolumes(p *pod, at Point) {
 			end = v.iv.End
 		}
 	}
-	if start.IsZero() {
+	if start.IsZero() || (end.IsZero() && !sandboxAt) {
 		return
 	}
 	if end.IsZero() || end.At.After(at.At) {
@@ -501,13 +514,10 @@ func (tl *Timeline) containerStarted(p *pod, ev event.Event, at Point) {
 		}
 		c = p.containerByID(ev.ContainerID)
 		if c == nil && ev.Container == "" {
-			if p.sandboxID == "" && ev.Source == event.SourceKubelet {
-				// The first PLEG ContainerStarted of a new pod is its
-				// sandbox (kubelet-and-cri.md §1).
-				tl.sandboxReady(p, ev.ContainerID, at)
-				return
-			}
 			// A container known only by ID (PLEG without runtime lines).
+			// It may be the sandbox: a relist reports the sandbox and the
+			// first container in no fixed order (seen in the realnode
+			// recording), so which one it is stays unknown.
 			if len(p.containers) < maxContainers {
 				c = &container{id: ev.ContainerID}
 				p.containers = append(p.containers, c)
