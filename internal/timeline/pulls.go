@@ -99,8 +99,42 @@ func (tl *Timeline) runtimePull(ev event.Event) {
 		if r := q.open(ev.Image); r != nil {
 			r.failed = true
 			r.iv.End = at
+			if p := tl.pullOwner(r.iv.Start.At); p != nil {
+				if p.failedImage == "" {
+					p.failedImage = r.image
+				}
+				tl.fail(p, StageImagePull, ev)
+			}
 		}
 	}
+}
+
+// pullOwner guesses the pod a runtime pull that began at t is for, when no
+// kubelet line will say (a kubelet at --v=0 says so only for some failures):
+// the pod whose worker last got an answer from the runtime before t. A pod
+// with a container being created or started is busy and not a candidate.
+// The kubelet's own failure line, when it comes, names the container and is
+// merged with this one.
+func (tl *Timeline) pullOwner(t time.Time) *pod {
+	var best *pod
+	for _, p := range tl.pods {
+		if p.lastStepEnd.IsZero() || p.lastStepEnd.After(t) || !p.removed.IsZero() {
+			continue
+		}
+		busy := false
+		for _, c := range p.containers {
+			if (!c.create.Start.IsZero() && c.create.End.IsZero()) || (!c.start.Start.IsZero() && c.start.End.IsZero()) {
+				busy = true
+			}
+		}
+		if busy {
+			continue
+		}
+		if best == nil || p.lastStepEnd.After(best.lastStepEnd) {
+			best = p
+		}
+	}
+	return best
 }
 
 // claimPull joins a finished runtime pull to container c, about to be

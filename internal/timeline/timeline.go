@@ -655,7 +655,12 @@ func (tl *Timeline) fail(p *pod, st Stage, ev event.Event) {
 		reason = event.ReasonOther
 	}
 	for _, f := range p.failures {
-		if f.stage == st && f.reason == reason && f.container == ev.Container {
+		// A failure first seen without its container (the runtime's line)
+		// is the same failure as the kubelet's that names it.
+		if f.stage == st && f.reason == reason && (f.container == ev.Container || f.container == "" || ev.Container == "") {
+			if f.container == "" {
+				f.container = ev.Container
+			}
 			f.count++
 			if ev.Time.After(f.last) {
 				f.last = ev.Time
