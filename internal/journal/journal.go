@@ -246,9 +246,7 @@ func (r *Reader) Run(ctx context.Context, h Handler) error {
 	var (
 		lastCheckpoint time.Time
 		pending        bool // entries handed over since the last checkpoint
-		unit, pid      string
-		unitRaw        []byte
-		pidRaw         []byte
+		units          unitCache
 	)
 	checkpoint := func(force bool) {
 		if !pending || (!force && time.Since(lastCheckpoint) < every) {
@@ -284,40 +282,116 @@ func (r *Reader) Run(ctx context.Context, h Handler) error {
 			}
 			continue
 		}
-		msg, err := r.j.GetDataBytes("MESSAGE")
+		// Each field read scans the entry's fields up to it (about 20 on a
+		// node), which makes it cost as much as Next. MESSAGE is read as
+		// one string (GetData copies once) and the unit only when its
+		// process is new (see unitCache).
+		msg, err := r.j.GetData("MESSAGE")
 		if err != nil {
 			continue // an entry without MESSAGE (or unreadable): nothing to parse
 		}
-		e := Entry{Message: string(value(msg))}
-		// Unit and PID rarely change between entries: reuse the strings.
-		if b, err := r.j.GetDataBytes("_SYSTEMD_UNIT"); err == nil {
-			if v := value(b); string(v) != string(unitRaw) {
-				unitRaw = append(unitRaw[:0], v...)
-				unit = string(v)
-			}
-		} else if b, err := r.j.GetDataBytes("SYSLOG_IDENTIFIER"); err == nil {
-			if v := value(b); string(v) != string(unitRaw) {
-				unitRaw = append(unitRaw[:0], v...)
-				unit = string(v)
-			}
-		}
-		e.Unit = unit
-		if b, err := r.j.GetDataBytes("_PID"); err == nil {
-			if v := value(b); string(v) != string(pidRaw) {
-				pidRaw = append(pidRaw[:0], v...)
-				pid = string(v)
-			}
-			e.PID = pid
-		}
-		if us, err := r.j.GetRealtimeUsec(); err == nil {
+		e := Entry{Message: strings.TrimPrefix(msg, "MESSAGE=")}
+		var us uint64
+		if us, err = r.j.GetRealtimeUsec(); err == nil {
 			e.Time = time.UnixMicro(int64(us)).UTC()
 		}
+		var pid []byte
+		if b, err := r.j.GetDataBytes("_PID"); err == nil {
+			pid = value(b)
+		}
+		e.PID, e.Unit = units.lookup(pid, us, r.readUnit)
 		h.Entry(e)
 		pending = true
 		if n&1023 == 0 {
 			checkpoint(false)
 		}
 	}
+}
+
+// readUnit reads the current entry's _SYSTEMD_UNIT, or its
+// SYSLOG_IDENTIFIER when it has no unit.
+func (r *Reader) readUnit() []byte {
+	if b, err := r.j.GetDataBytes("_SYSTEMD_UNIT"); err == nil {
+		return value(b)
+	}
+	if b, err := r.j.GetDataBytes("SYSLOG_IDENTIFIER"); err == nil {
+		return value(b)
+	}
+	return nil
+}
+
+// unitCache remembers the unit of the processes that log, so that the unit
+// (a field as costly to read as MESSAGE) is read once per process rather
+// than once per entry. A process stays in its unit; its PID could name
+// another process later, but only after it exited and the PIDs wrapped
+// around, or after a reboot. So a PID's unit is reused only while the PID
+// keeps logging: when it was last seen more than unitTTL before (by
+// receive time), or time went backwards (another boot, another file), the
+// unit is read again. It also keeps the PID and unit strings, which
+// rarely change, from being allocated per entry.
+type unitCache struct {
+	procs []procUnit // most recent first
+	last  uint64     // receive time of the previous entry, µs
+}
+
+type procUnit struct {
+	pid, unit string
+	seen      uint64 // receive time of its last entry, µs
+}
+
+// unitTTL is how long a PID's unit is trusted after its last entry, in µs.
+const unitTTL = 5_000_000
+
+// maxProcs bounds the processes remembered; more are only seen when
+// processes come and go, and the least recent is forgotten.
+const maxProcs = 32
+
+// lookup returns the PID (as a string) and the unit of an entry received
+// at us from process pid; read reads the unit from the entry.
+func (c *unitCache) lookup(pid []byte, us uint64, read func() []byte) (string, string) {
+	if us < c.last {
+		c.procs = c.procs[:0] // time went back: another boot or file
+	}
+	c.last = us
+	if len(pid) == 0 {
+		return "", c.unitString(read())
+	}
+	for i := range c.procs {
+		p := &c.procs[i]
+		if p.pid != string(pid) {
+			continue
+		}
+		if us-p.seen > unitTTL {
+			if u := read(); p.unit != string(u) {
+				p.unit = c.unitString(u)
+			}
+		}
+		p.seen = us
+		if i > 0 {
+			// Move to the front: the processes that log most are found first.
+			q := *p
+			copy(c.procs[1:i+1], c.procs[:i])
+			c.procs[0] = q
+		}
+		return c.procs[0].pid, c.procs[0].unit
+	}
+	if len(c.procs) == maxProcs {
+		c.procs = c.procs[:maxProcs-1]
+	}
+	c.procs = append(c.procs, procUnit{})
+	copy(c.procs[1:], c.procs)
+	c.procs[0] = procUnit{pid: string(pid), unit: c.unitString(read()), seen: us}
+	return c.procs[0].pid, c.procs[0].unit
+}
+
+// unitString returns u as a string, sharing the strings of known units.
+func (c *unitCache) unitString(u []byte) string {
+	for i := range c.procs {
+		if c.procs[i].unit == string(u) {
+			return c.procs[i].unit
+		}
+	}
+	return string(u)
 }
 
 // value returns the part of a FIELD=value data object after '='.
