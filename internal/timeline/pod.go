@@ -34,7 +34,9 @@ type pod struct {
 	containers []*container
 	// lastStepEnd is when the pod's kubelet worker last got an answer from
 	// the runtime (sandbox or a container start returned): a pull that began
-	// before it cannot be for this pod's next container.
+	// before it cannot be for this pod's next container. Only the runtime's
+	// own lines set it: they are in order with its pull lines, while the
+	// CRI's events may overtake them.
 	lastStepEnd time.Time
 
 	initStage   Interval

@@ -459,13 +459,13 @@ func (tl *Timeline) sandboxReady(p *pod, id string, at Point) {
 		p.sandboxID = id
 		tl.bySandbox[id] = p
 	}
+	if at.Source == event.SourceRuntime && at.At.After(p.lastStepEnd) {
+		p.lastStepEnd = at.At
+	}
 	if !better(p.sandbox.End, at) {
 		return
 	}
 	p.sandbox.End = at
-	if at.Source != event.SourceKubelet && at.At.After(p.lastStepEnd) {
-		p.lastStepEnd = at.At
-	}
 	tl.closeVolumes(p, at)
 }
 
@@ -484,7 +484,9 @@ func (tl *Timeline) containerCreated(p *pod, ev event.Event, at Point) {
 		c.id = ev.ContainerID
 		tl.byContainer[ev.ContainerID] = p
 	}
-	if c.pull == "" && ev.Source != event.SourceKubelet {
+	if c.pull == "" && ev.Source == event.SourceRuntime {
+		// Only the runtime's own lines order a pull before its container;
+		// the CRI's events may overtake the journal.
 		tl.claimPull(p, c, ev.Time)
 	}
 	if ev.ImageSize > 0 && c.pullSize == 0 {
@@ -534,13 +536,13 @@ func (tl *Timeline) containerStarted(p *pod, ev event.Event, at Point) {
 	// The CRI's timestamp beats the runtime's return line, which beats the
 	// kubelet's event; a PLEG relist is up to a second late and only used
 	// when nothing else said it.
+	if at.Source == event.SourceRuntime && at.At.After(p.lastStepEnd) {
+		p.lastStepEnd = at.At
+	}
 	if !better(c.start.End, at) {
 		return
 	}
 	c.start.End = at
-	if at.Source != event.SourceKubelet && at.At.After(p.lastStepEnd) {
-		p.lastStepEnd = at.At
-	}
 	p.allStarted = Point{}
 	for _, x := range p.containers {
 		if e := x.start.End; !e.IsZero() && (p.allStarted.IsZero() || e.At.After(p.allStarted.At)) {
