@@ -35,8 +35,10 @@ func parseLogfmtDepth(line string, recv time.Time, depth int) (Result, bool) {
 	if !logfmtStarts(line) {
 		return Result{}, false
 	}
-	kvs, good := parseKVs(line, make([]kv, 0, 8))
-	rec := record{kvs: kvs}
+	// logrus writes time, level and msg first; the keys after msg are
+	// scanned only when a mapping asks for one (record.load).
+	kvs, raw, good := parseKVsUntil(line, make([]kv, 0, 8), "msg")
+	rec := record{kvs: kvs, raw: raw}
 	var ts, component string
 	for i := range kvs {
 		switch kvs[i].key {
@@ -49,6 +51,9 @@ func parseLogfmtDepth(line string, recv time.Time, depth int) (Result, bool) {
 		case "component":
 			component = kvs[i].val
 		}
+	}
+	if component == "" && strings.Contains(raw, "component=") {
+		component = rec.get("component")
 	}
 	t, timeOK := runtimeTime(ts)
 	if !good && msgCut(line) {
@@ -110,14 +115,14 @@ func msgCut(line string) bool {
 // that neither runtime's mapping recognises.
 func runtimeResult(rec *record, t time.Time, good, crioHint bool) Result {
 	res := Result{Outcome: Recognised, Format: formatContainerd}
-	if !good {
-		res.Outcome = Malformed
-	}
 	ev, ok := containerdEvent(rec, t)
 	if !ok {
 		if ev, ok = crioEvent(rec, t); ok {
 			res.Format = formatCRIO
 		}
+	}
+	if !good || rec.bad || (!rec.loaded && !kvSyntaxOK(rec.raw)) {
+		res.Outcome = Malformed
 	}
 	if !ok {
 		ev = event.Event{Kind: event.Unrecognised, Time: t}

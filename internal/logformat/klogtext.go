@@ -92,16 +92,15 @@ func parseKlogBody(body string, sev byte, t time.Time) Result {
 			res.Event = event.Event{Kind: event.Unrecognised, Time: t, Source: event.SourceKubelet}
 			return res
 		}
-		var good bool
-		rec.kvs, good = parseKVs(body[n:], make([]kv, 0, 8))
-		if !good {
-			res.Outcome = Malformed
-		}
+		rec.raw = body[n:]
 	} else {
 		// Unstructured (klog.Infof/Errorf): the whole body is the message.
 		rec.msg = body
 	}
 	ev, ok := kubeletEvent(&rec)
+	if rec.bad || (!rec.loaded && !kvSyntaxOK(rec.raw)) {
+		res.Outcome = Malformed
+	}
 	if !ok {
 		ev = event.Event{Kind: event.Unrecognised}
 		if res.Outcome == Recognised {

@@ -25,10 +25,29 @@ type record struct {
 	sev byte // klog I/W/E/F, or the first letter of a logrus level upper-cased
 	msg string
 	kvs []kv
+	// raw holds key=value text not yet scanned: most lines are not about
+	// pod starts, and their keys are never asked for, so they are scanned
+	// only when a key is (load).
+	raw    string
+	bad    bool // scanning raw found text that was not a pair
+	loaded bool
+}
+
+// load scans raw into kvs, once.
+func (r *record) load() {
+	if r.loaded || r.raw == "" {
+		r.loaded = true
+		return
+	}
+	r.loaded = true
+	var ok bool
+	r.kvs, ok = parseKVs(r.raw, r.kvs)
+	r.bad = !ok
 }
 
 // get returns the last value of key (klog: a later duplicate wins).
 func (r *record) get(key string) string {
+	r.load()
 	for i := len(r.kvs) - 1; i >= 0; i-- {
 		if r.kvs[i].key == key {
 			return r.kvs[i].val
@@ -40,6 +59,7 @@ func (r *record) get(key string) string {
 // whole returns the last value of key unless it was cut short: names and
 // IDs are read only from whole values.
 func (r *record) whole(key string) string {
+	r.load()
 	for i := len(r.kvs) - 1; i >= 0; i-- {
 		if r.kvs[i].key == key {
 			if r.kvs[i].cut {
@@ -55,18 +75,25 @@ func (r *record) whole(key string) string {
 // write them. It never fails: text it cannot read as a pair is skipped up to
 // the next space, and ok reports whether that happened.
 func parseKVs(s string, dst []kv) (_ []kv, ok bool) {
+	dst, _, ok = parseKVsUntil(s, dst, "")
+	return dst, ok
+}
+
+// parseKVsUntil is parseKVs that stops after the pair whose key is stop
+// ("" never stops) and returns the text left unscanned.
+func parseKVsUntil(s string, dst []kv, stop string) (_ []kv, rest string, ok bool) {
 	ok = true
 	for {
 		s = strings.TrimLeft(s, " ")
 		if s == "" {
-			return dst, ok
+			return dst, "", ok
 		}
 		eq := keyEnd(s)
 		if eq <= 0 || eq >= len(s) || s[eq] != '=' {
 			ok = false
 			sp := strings.IndexByte(s, ' ')
 			if sp < 0 {
-				return dst, ok
+				return dst, "", ok
 			}
 			s = s[sp:]
 			continue
@@ -79,6 +106,9 @@ func parseKVs(s string, dst []kv) (_ []kv, ok bool) {
 		}
 		dst = append(dst, kv{key: key, val: val, cut: !good && n == len(rest)})
 		s = rest[n:]
+		if key == stop {
+			return dst, s, ok
+		}
 	}
 }
 
@@ -231,3 +261,52 @@ func unescapeLoose(s string) string {
 }
 
 var looseUnescaper = strings.NewReplacer(`\"`, `"`, `\\`, `\`, `\n`, "\n", `\t`, "\t")
+
+// kvSyntaxOK reports whether s reads as key=value pairs, as parseKVs would
+// find, without decoding any value: lines no mapping wants are checked this
+// way, so that broken ones are still counted as malformed.
+func kvSyntaxOK(s string) bool {
+	for {
+		s = strings.TrimLeft(s, " ")
+		if s == "" {
+			return true
+		}
+		eq := keyEnd(s)
+		if eq <= 0 || eq >= len(s) || s[eq] != '=' {
+			return false
+		}
+		rest := s[eq+1:]
+		n, ok := skimValue(rest)
+		if !ok {
+			return false
+		}
+		s = rest[n:]
+	}
+}
+
+// skimValue is scanValue without decoding: the bytes a value takes.
+func skimValue(s string) (int, bool) {
+	if s != "" {
+		switch s[0] {
+		case '"':
+			end := quotedEnd(s)
+			if end < 0 {
+				return len(s), false
+			}
+			return end + 1, true
+		case '<':
+			if len(s) == 1 {
+				return 1, false
+			}
+			if s[1] == '\n' {
+				i := strings.Index(s, "\n >")
+				if i < 0 {
+					return len(s), false
+				}
+				return i + 3, true
+			}
+		}
+	}
+	_, n, ok := scanValue(s) // brackets and bare tokens: no copies
+	return n, ok
+}

@@ -51,6 +51,8 @@ type pod struct {
 
 	removed  Point
 	failures []*failure
+	active   bool // in Timeline.active
+	gone     bool // expired or evicted
 	// failedImage is the image of a failed pull whose container was not
 	// named yet ("Failed to pull image" comes before "Error syncing pod").
 	failedImage string
@@ -137,4 +139,18 @@ func (p *pod) containerByID(id string) *container {
 		}
 	}
 	return nil
+}
+
+// holding reports whether an end is known but not yet observed (held for
+// the CRI).
+func (p *pod) holding() bool {
+	if p.sandbox.Done() && !p.sbEmitted {
+		return true
+	}
+	for _, c := range p.containers {
+		if (c.create.Done() && !c.createEmitted) || (c.start.Done() && !c.startEmitted) {
+			return true
+		}
+	}
+	return false
 }

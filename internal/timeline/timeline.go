@@ -43,7 +43,12 @@ type Timeline struct {
 	byContainer map[string]*pod
 	pulls       pullQueue
 	lastSweep   time.Time
-	clock       time.Time // latest event time seen
+	lastExpire  time.Time
+	// active holds the pods that may still settle or have ends held for
+	// the CRI; sweeping visits only them, so its cost does not grow with
+	// the pods kept for /pods and the report.
+	active []*pod
+	clock  time.Time // latest event time seen
 }
 
 // New returns an empty timeline that reports to obs.
@@ -217,6 +222,7 @@ func (tl *Timeline) applyPod(ev event.Event) {
 		return
 	}
 	p.seen(ev.Time, ev.Source)
+	tl.activate(p)
 	at := Point{ev.Time, ev.Source}
 	defer tl.emitReady(p, tl.clock)
 	switch ev.Kind {
@@ -709,21 +715,53 @@ func (tl *Timeline) settle(p *pod, now time.Time, force bool) {
 // sweep settles quiet pods and expires old ones.
 func (tl *Timeline) sweep(now time.Time) {
 	tl.lastSweep = now
-	keep := tl.pods[:0]
-	for _, p := range tl.pods {
+	act := tl.active[:0]
+	for _, p := range tl.active {
+		if p.gone {
+			p.active = false
+			continue
+		}
 		tl.emitReady(p, now)
 		tl.settle(p, now, false)
+		if !p.holding() && (p.nodeEmitted || !p.removed.IsZero() || now.Sub(p.lastSeen) > quietAfter) {
+			p.active = false // a later event makes it active again
+			continue
+		}
+		act = append(act, p)
+	}
+	clear(tl.active[len(act):])
+	tl.active = act
+	// Expiry scans every pod, so it runs at most every expireEvery.
+	if now.Sub(tl.lastExpire) < min(tl.cfg.TTL/10, expireEvery) {
+		return
+	}
+	tl.lastExpire = now
+	keep := tl.pods[:0]
+	for _, p := range tl.pods {
 		if now.Sub(p.lastSeen) > tl.cfg.TTL {
 			tl.forget(p)
 			continue
 		}
 		keep = append(keep, p)
 	}
-	for i := len(keep); i < len(tl.pods); i++ {
-		tl.pods[i] = nil
-	}
+	clear(tl.pods[len(keep):])
 	tl.pods = keep
 	tl.pulls.expire(now.Add(-tl.cfg.TTL))
+}
+
+// A pod with nothing pending leaves the active set once it has been quiet
+// for quietAfter; expiry by TTL runs at most every expireEvery.
+const (
+	quietAfter  = 10 * time.Minute
+	expireEvery = time.Minute
+)
+
+// activate puts p in the active set.
+func (tl *Timeline) activate(p *pod) {
+	if !p.active {
+		p.active = true
+		tl.active = append(tl.active, p)
+	}
 }
 
 func (tl *Timeline) evictOldest() {
@@ -741,6 +779,7 @@ func (tl *Timeline) evictOldest() {
 
 // forget drops a pod's index entries; the caller removes it from tl.pods.
 func (tl *Timeline) forget(p *pod) {
+	p.gone = true
 	if tl.byUID[p.ref.UID] == p {
 		delete(tl.byUID, p.ref.UID)
 	}
