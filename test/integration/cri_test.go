@@ -160,4 +160,3 @@ func containerView(p timeline.PodView, name string) (timeline.ContainerView, boo
 func TestCRIContainerd2Events(t *testing.T) { scenario(t, "2", false) }
 func TestCRIContainerd2Poll(t *testing.T)   { scenario(t, "2", true) }
 func TestCRIContainerd16Poll(t *testing.T)  { scenario(t, "1.6", false) }
-
