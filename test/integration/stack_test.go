@@ -207,9 +207,26 @@ func (c *counter) get(k string) int {
 
 func startAgent(t *testing.T, s *stack, forcePoll bool) *running {
 	t.Helper()
+	r := newAgent(t, s, forcePoll)
+	waitFor(t, 20*time.Second, "the agent to be ready", func() bool { return r.a.Ready() == nil })
+	return r
+}
+
+// startAgentNotReady starts the agent without waiting for its sources.
+func startAgentNotReady(t *testing.T, s *stack) *running {
+	t.Helper()
+	return newAgent(t, s, false)
+}
+
+func newAgent(t *testing.T, s *stack, forcePoll bool) *running {
+	t.Helper()
+	return newAgentWith(t, s, forcePoll, 500*time.Millisecond)
+}
+
+func newAgentWith(t *testing.T, s *stack, forcePoll bool, poll time.Duration) *running {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	obs := &counter{Observer: metrics.NewSink(reg, metrics.Options{}), n: map[string]int{}}
-	poll := 500 * time.Millisecond
 	tl := timeline.New(timeline.Config{Settle: 2 * time.Second, AwaitCRI: poll + time.Second}, obs)
 	h := metrics.NewHealth(reg, func() float64 { return float64(tl.Len()) })
 	since := time.Now().Add(-time.Second)
@@ -226,7 +243,6 @@ func startAgent(t *testing.T, s *stack, forcePoll bool) *running {
 	r := &running{tl: tl, reg: reg, a: a, obs: obs, cancel: cancel, done: make(chan struct{})}
 	go func() { _ = a.Run(ctx); close(r.done) }()
 	t.Cleanup(r.stop)
-	waitFor(t, 20*time.Second, "the agent to be ready", func() bool { return a.Ready() == nil })
 	return r
 }
 
@@ -262,6 +278,8 @@ func (r *running) metric(t *testing.T, name string, labels map[string]string) fl
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The sum over every series that has the given labels.
+	sum := 0.0
 	for _, mf := range mfs {
 		if mf.GetName() != name {
 			continue
@@ -279,11 +297,11 @@ func (r *running) metric(t *testing.T, name string, labels map[string]string) fl
 			}
 			switch {
 			case m.GetCounter() != nil:
-				return m.GetCounter().GetValue()
+				sum += m.GetCounter().GetValue()
 			case m.GetGauge() != nil:
-				return m.GetGauge().GetValue()
+				sum += m.GetGauge().GetValue()
 			}
 		}
 	}
-	return 0
+	return sum
 }
