@@ -170,7 +170,11 @@ func (s *Sink) PullResult(result string) { s.pulls.WithLabelValues(result).Inc()
 
 // Failure implements timeline.Observer.
 func (s *Sink) Failure(st timeline.Stage, reason string, pod event.PodRef) {
-	s.failures.WithLabelValues(append(s.labels(string(st), pod), reason)...).Inc()
+	lv := []string{string(st), reason}
+	if s.opts.NamespaceLabel {
+		lv = append(lv, pod.Namespace)
+	}
+	s.failures.WithLabelValues(lv...).Inc()
 }
 
 // Evicted implements timeline.Observer.
