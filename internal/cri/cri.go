@@ -85,6 +85,7 @@ type Source struct {
 
 	// What the source has reported, so that a relist reports only changes.
 	sandboxes  map[string]bool                      // id → reported
+	old        map[string]bool                      // sandboxes from before Since: never reported
 	containers map[string]runtimeapi.ContainerState // id → last reported state
 	imageSizes map[string]int64
 }
@@ -101,7 +102,7 @@ func New(cfg Config) *Source {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Source{cfg: cfg, log: cfg.Logger,
-		sandboxes: map[string]bool{}, containers: map[string]runtimeapi.ContainerState{}, imageSizes: map[string]int64{}}
+		sandboxes: map[string]bool{}, old: map[string]bool{}, containers: map[string]runtimeapi.ContainerState{}, imageSizes: map[string]int64{}}
 }
 
 // Mode says how the source reads the runtime: "events", "poll", or "" before
@@ -338,7 +339,7 @@ func (c *client) relist(ctx context.Context, initial bool) error {
 	s := c.s
 	pods := map[string]event.PodRef{}
 	seenSB := map[string]bool{}
-	old := map[string]bool{}
+	old := s.old
 	for _, sb := range sbs.GetItems() {
 		id := sb.GetId()
 		seenSB[id] = true
@@ -358,6 +359,7 @@ func (c *client) relist(ctx context.Context, initial bool) error {
 	for id := range s.sandboxes {
 		if !seenSB[id] {
 			delete(s.sandboxes, id)
+			delete(s.old, id)
 		}
 	}
 	seenC := map[string]bool{}
@@ -460,6 +462,12 @@ func (c *client) onEvent(ctx context.Context, ev *runtimeapi.ContainerEventRespo
 	id := ev.GetContainerId()
 	at := time.Unix(0, ev.GetCreatedAt()).UTC()
 	s := c.s
+	// A runtime may hand a new subscriber events it buffered before (and
+	// the list may not have run yet): nothing from before Since, and
+	// nothing of a sandbox that started before it, is reported.
+	if s.old[pss.GetId()] || (!s.cfg.Since.IsZero() && at.Before(s.cfg.Since)) {
+		return
+	}
 	if pss != nil && id == pss.GetId() {
 		// The sandbox's own lifecycle. containerd stamps the sandbox's
 		// created_at when RunPodSandbox begins and sends CREATED and

@@ -89,3 +89,22 @@ func TestCRINotYetUp(t *testing.T) {
 		return r.obs.get("container_start "+ns+"/late") == 1
 	})
 }
+
+// TestCRIOlderPodsNotObservedAgain: a pod that started before the agent's
+// lookback is only remembered, never observed; one started within it is
+// reported so that its timeline can finish.
+func TestCRIOlderPodsNotObservedAgain(t *testing.T) {
+	s := up(t, "2")
+	ns := "it-older"
+	sb, pj := s.pod(t, ns, "old", "uid-old")
+	s.container(t, sb, pj, ns, "old", "uid-old", "main", s.env["STACK_IMAGE_BUSYBOX"], true)
+	time.Sleep(1500 * time.Millisecond)
+	// startAgent begins its journal and CRI lookback one second back.
+	r := startAgent(t, s, false)
+	sb2, pj2 := s.pod(t, ns, "new", "uid-new")
+	s.container(t, sb2, pj2, ns, "new", "uid-new", "main", s.env["STACK_IMAGE_BUSYBOX"], false)
+	waitFor(t, 20*time.Second, "the new pod", func() bool { return r.obs.get("container_start "+ns+"/new") == 1 })
+	if _, ok := r.pod(ns + "/old"); ok {
+		t.Errorf("a pod that started before the lookback is in the timeline")
+	}
+}
