@@ -10,7 +10,7 @@ LDFLAGS := -X github.com/prometheus/common/version.Version=$(VERSION) \
 	-X github.com/prometheus/common/version.Revision=$(shell git rev-parse HEAD 2>/dev/null) \
 	-X github.com/prometheus/common/version.Branch=$(shell git rev-parse --abbrev-ref HEAD 2>/dev/null)
 
-.PHONY: build run test lint fuzz bench clean
+.PHONY: build run test e2e lint fuzz bench clean
 
 build:
 	scripts/deps.sh build
@@ -28,13 +28,22 @@ run: build
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
-	go vet ./...
-	$(STATICCHECK) ./...
+	go vet -tags e2e ./...
+	$(STATICCHECK) -tags e2e ./...
 
+# Unit, end-to-end-on-recordings and CRI integration tests (the latter bring
+# test/stack up; it is taken down again whatever happens).
 test:
 	scripts/deps.sh test
 	$(MAKE) lint
-	go test -count=1 ./...
+	go test -count=1 -timeout 30m ./...; rc=$$?; test/stack/down; exit $$rc
+
+# The real node: a kubelet v1.37.2 built from source, containerd, journald,
+# Prometheus; eight scenarios at --v=0, 2 and 3 (test/e2e).
+e2e:
+	scripts/deps.sh test
+	test/stack/install --kubelet
+	go test -count=1 -tags e2e -timeout 60m -v ./test/e2e/; rc=$$?; test/stack/down; exit $$rc
 
 # Runs every fuzz target for FUZZTIME each; crashers land in testdata/fuzz/.
 fuzz:
