@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -16,6 +18,31 @@ import (
 
 	"github.com/podstart/podstart/internal/timeline"
 )
+
+// accuracy collects, per comparison, the largest difference seen; with
+// PODSTART_E2E_ACCURACY set, TestMain writes them there as a Markdown table.
+var accuracy = map[string]*diffStat{}
+
+type diffStat struct {
+	n   int
+	max float64
+}
+
+func record(what string, v int, agent, ref float64) {
+	key := fmt.Sprintf("%s | %d", what, v)
+	d := accuracy[key]
+	if d == nil {
+		d = &diffStat{}
+		accuracy[key] = d
+	}
+	d.n++
+	if diff := agent - ref; diff > d.max || -diff > d.max {
+		if diff < 0 {
+			diff = -diff
+		}
+		d.max = diff
+	}
+}
 
 // checkAgainstReferences compares what the agent says with what the
 // kubelet, containerd, the CRI and Prometheus say.
@@ -80,6 +107,7 @@ func checkAgainstReferences(t *testing.T, n *node, pod func(string) string) {
 				}
 			}
 		}
+		record("node totals observed vs pods with all containers started", n.v, metrics[`podstart_pod_startup_duration_seconds_count{scope="node"}`], float64(withNode))
 		if got := metrics[`podstart_pod_startup_duration_seconds_count{scope="node"}`]; int(got) != withNode || withNode < 23 {
 			t.Errorf("v=%d: node total observed %v times, %d pods have one (want at least 23)", n.v, got, withNode)
 		}
@@ -99,6 +127,8 @@ func checkAgainstReferences(t *testing.T, n *node, pod func(string) string) {
 				t.Errorf("crictl inspect %s: %v", cv.ID, err)
 				continue
 			}
+			record("container created vs crictl inspect (s)", n.v, float64(cv.Intervals["container_create"].End.UnixNano())/1e9, float64(v.Status.CreatedAt.UnixNano())/1e9)
+			record("container started vs crictl inspect (s)", n.v, float64(cv.Intervals["container_start"].End.UnixNano())/1e9, float64(v.Status.StartedAt.UnixNano())/1e9)
 			if got := cv.Intervals["container_create"]; !got.End.Equal(v.Status.CreatedAt) || got.EndSource != "cri" {
 				t.Errorf("v=%d: %s/%s created %s (%s), crictl says %s", n.v, c.pod, c.ctr, got.End, got.EndSource, v.Status.CreatedAt)
 			}
@@ -119,6 +149,9 @@ func checkAgainstReferences(t *testing.T, n *node, pod func(string) string) {
 			want     float64
 		}{{"s1-web", "init-data", busy[0]}, {"s1-web", "web", busy[1]}, {"s3-pair", "data", big[0]}} {
 			cv, _ := container(pods[pod(c.pod)], c.ctr)
+			if cv.PullSeconds != nil {
+				record("image pull vs containerd's PullImage lines (s)", n.v, *cv.PullSeconds, c.want)
+			}
 			if cv.PullSeconds == nil || !near(*cv.PullSeconds, c.want, 0.001) {
 				t.Errorf("v=%d: %s/%s pull %v s, containerd's lines say %.6f s", n.v, c.pod, c.ctr, deref(cv.PullSeconds), c.want)
 			}
@@ -131,6 +164,9 @@ func checkAgainstReferences(t *testing.T, n *node, pod func(string) string) {
 		for _, c := range []struct{ pod, ctr string }{{"s1-web", "init-data"}, {"s1-web", "web"}, {"s3-pair", "data"}} {
 			cv, _ := container(pods[pod(c.pod)], c.ctr)
 			k, ok := events[pod(c.pod)+"/"+c.ctr]
+			if ok && cv.PullSeconds != nil {
+				record("image pull vs the kubelet's Pulled event (s)", n.v, *cv.PullSeconds, k)
+			}
 			if !ok || cv.PullSeconds == nil || !near(*cv.PullSeconds, k, 0.005) {
 				t.Errorf("v=3: %s/%s pull %v s, the kubelet's Pulled event says %v s (found %v)", c.pod, c.ctr, deref(cv.PullSeconds), k, ok)
 			}
@@ -150,6 +186,7 @@ func checkAgainstReferences(t *testing.T, n *node, pod func(string) string) {
 		for _, plugin := range []string{"kubernetes.io/empty-dir", "kubernetes.io/host-path"} {
 			a := agent[`podstart_volume_mount_duration_seconds_count{plugin="`+plugin+`"}`]
 			k := kubelet[`storage_operation_duration_seconds_count{migrated="false",operation_name="volume_mount",status="success",volume_plugin="`+plugin+`"}`]
+			record("volume mounts of "+plugin+" vs storage_operation_duration_seconds_count", n.v, a, k)
 			if a != k || a == 0 {
 				t.Errorf("v=%d: %s mounts: agent %v, kubelet %v", n.v, plugin, a, k)
 			}
@@ -313,4 +350,51 @@ func (n *node) kubeletPulled(t *testing.T) map[string]float64 {
 		}
 	}
 	return got
+}
+
+// saveRecording writes, when PODSTART_E2E_RECORD names a directory, what
+// this run saw: the kubelet's and containerd's journal entries (as a journal
+// file, via systemd-journal-remote), the CRI's view of every sandbox and
+// container, the kubelet's /pods and /metrics, and the agent's /pods and
+// /metrics.
+func saveRecording(t *testing.T, n *node) {
+	dir := os.Getenv("PODSTART_E2E_RECORD")
+	if dir == "" {
+		return
+	}
+	dir = filepath.Join(dir, fmt.Sprintf("v%d", n.v))
+	if err := os.MkdirAll(filepath.Join(dir, "journal"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	since := "@" + fmt.Sprint(n.started.Unix())
+	sh := fmt.Sprintf("journalctl --no-pager -o export --since %s _SYSTEMD_UNIT=kubelet.service + _SYSTEMD_UNIT=containerd.service | /lib/systemd/systemd-journal-remote -o %s -",
+		since, filepath.Join(dir, "journal", "node.journal"))
+	run(t, "bash", "-c", sh)
+	crictl := func(args ...string) string {
+		return run(t, n.env["STACK_CRICTL"], append([]string{"--runtime-endpoint", n.env["STACK_CRI_ENDPOINT"]}, args...)...)
+	}
+	var pods, ctrs []json.RawMessage
+	for _, id := range strings.Fields(crictl("pods", "-q")) {
+		pods = append(pods, json.RawMessage(crictl("inspectp", "-o", "json", id)))
+	}
+	for _, id := range strings.Fields(crictl("ps", "-a", "-q")) {
+		ctrs = append(ctrs, json.RawMessage(crictl("inspect", "-o", "json", id)))
+	}
+	write := func(name string, b []byte) {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pj, _ := json.MarshalIndent(pods, "", " ")
+	cj, _ := json.MarshalIndent(ctrs, "", " ")
+	write("cri-pods.json", pj)
+	write("cri-containers.json", cj)
+	b, _ := get(kubeletRO + "/pods")
+	write("kubelet-pods.json", b)
+	b, _ = get(kubeletRO + "/metrics")
+	write("kubelet-metrics.txt", b)
+	b, _ = get(n.agent + "/pods")
+	write("agent-pods.json", b)
+	b, _ = get(n.agent + "/metrics")
+	write("agent-metrics.txt", b)
 }

@@ -194,6 +194,7 @@ func scenarios(t *testing.T, v int) {
 	// Let the last pods settle, and Prometheus scrape.
 	time.Sleep(6 * time.Second)
 	checkAgainstReferences(t, n, pod)
+	saveRecording(t, n)
 }
 
 func hasFailure(p timeline.PodView, stage, reason string) bool {
