@@ -35,6 +35,9 @@ const (
 	SandboxStart  Kind = "sandbox_start"  // containerd "RunPodSandbox for …", kubelet "Creating PodSandbox for pod" (V4)
 	SandboxReady  Kind = "sandbox_ready"  // "… returns sandbox id", kubelet "Created PodSandbox for pod" (V4)
 	SandboxFailed Kind = "sandbox_failed" // "RunPodSandbox … failed", "CreatePodSandbox for pod failed", FailedCreatePodSandBox
+	// containerd "StopPodSandbox for …": the pod is going away (or its
+	// sandbox is being replaced).
+	SandboxStopped Kind = "sandbox_stopped"
 
 	// Images.
 	ImagePullStart   Kind = "image_pull_start"   // containerd "PullImage \"…\"", event Pulling

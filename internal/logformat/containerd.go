@@ -272,6 +272,13 @@ func containerdEvent(rec *record, t time.Time) (event.Event, bool) {
 		if rest, ok := strings.CutPrefix(m, "StartContainer for "); ok {
 			return startCall(rec, rest, t)
 		}
+		// The kubelet stops a pod's sandbox when the pod goes (or before it
+		// makes a new one); at --v<2 nothing else in the journal says so.
+		if rest, ok := strings.CutPrefix(m, "StopPodSandbox for "); ok {
+			if id, n, ok := quoted(rest); ok && id != "" && rest[n:] == "" {
+				return event.Event{Kind: event.SandboxStopped, Time: t, SandboxID: id}, true
+			}
+		}
 	case 'r', 'T':
 		// The exit of a task. Sandbox exits that say so ("received sandbox
 		// exit event", "SandboxExit event") fall through. One exit may be

@@ -119,7 +119,7 @@ var containerdGolden = []struct {
 	{"trying next host", event.Event{Kind: event.Unrecognised}},
 	{`nope:1\" failed`, event.Event{Kind: event.ImagePullFailed, Image: "127.0.0.1:5000/nope:1", Reason: event.ReasonErrImagePull,
 		Message: `rpc error: code = NotFound desc = failed to pull and unpack image "127.0.0.1:5000/nope:1": failed to resolve image: 127.0.0.1:5000/nope:1: not found`}},
-	{"StopPodSandbox", event.Event{Kind: event.Unrecognised}},
+	{"StopPodSandbox", event.Event{Kind: event.SandboxStopped, SandboxID: "34376a77e125be486a952cd58b5e71954c2c0ca3ec95bb9cae58090e11650421"}},
 	{"received sandbox exit event", event.Event{Kind: event.Unrecognised}},
 	{"received sandbox container exit event", event.Event{Kind: event.Unrecognised}},
 	{"StopContainer", event.Event{Kind: event.Unrecognised}},

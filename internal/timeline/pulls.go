@@ -109,6 +109,10 @@ func (tl *Timeline) runtimePull(ev event.Event) {
 	}
 }
 
+// pullOwnerWindow bounds how long after its last runtime step a pod may
+// still be the one a failing pull is for (image pulls time out long before).
+const pullOwnerWindow = 10 * time.Minute
+
 // pullOwner guesses the pod a runtime pull that began at t is for, when no
 // kubelet line will say (a kubelet at --v=0 says so only for some failures):
 // the pod whose worker last got an answer from the runtime before t. A pod
@@ -118,7 +122,10 @@ func (tl *Timeline) runtimePull(ev event.Event) {
 func (tl *Timeline) pullOwner(t time.Time) *pod {
 	var best *pod
 	for _, p := range tl.pods {
-		if p.lastStepEnd.IsZero() || p.lastStepEnd.After(t) || !p.removed.IsZero() {
+		// Only a pod still starting, whose worker was answered shortly
+		// before: a pod that settled or is ready pulls no new image.
+		if p.lastStepEnd.IsZero() || p.lastStepEnd.After(t) || t.Sub(p.lastStepEnd) > pullOwnerWindow ||
+			!p.removed.IsZero() || p.nodeEmitted || p.readyDone {
 			continue
 		}
 		busy := false

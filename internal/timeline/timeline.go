@@ -242,6 +242,14 @@ func (tl *Timeline) applyPod(ev event.Event) {
 			p.removed = at
 			tl.settle(p, ev.Time, true)
 		}
+	case event.SandboxStopped:
+		// The sandbox a pod runs in stopped: the pod is going away. (When
+		// the kubelet replaces a dead sandbox, the new one's start clears
+		// this again.)
+		if ev.SandboxID == p.sandboxID && p.removed.IsZero() {
+			p.removed = at
+			tl.settle(p, ev.Time, true)
+		}
 	case event.VolumeVerifyStarted, event.VolumeMountStarted:
 		v := tl.volume(p, ev)
 		if v != nil && (v.iv.Start.IsZero() || ev.Kind == event.VolumeMountStarted && v.iv.Start.Source != event.SourceKubelet) {
@@ -268,6 +276,9 @@ func (tl *Timeline) applyPod(ev event.Event) {
 			p.sandbox = Interval{Start: at}
 			p.sbEmitted = false
 			p.sbAttempt = ev.Attempt
+			if p.removed.Source == event.SourceRuntime {
+				p.removed = Point{} // the stop was the old sandbox's
+			}
 		case better(p.sandbox.Start, at):
 			p.sandbox.Start = at
 		}

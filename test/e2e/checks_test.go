@@ -205,7 +205,8 @@ func checkAgainstReferences(t *testing.T, n *node, pod func(string) string) {
 			t.Errorf("v=%d: s6 kubelet phase %q, agent %+v", n.v, p.Status.Phase, pods[pod("s6-nofile")].Failures)
 		}
 		if p := pods[pod("s8-removed")]; p.State != "removed" {
-			t.Errorf("v=%d: s8 state %q, failures %+v", n.v, p.State, p.Failures)
+			b, _ := json.Marshal(p)
+			t.Errorf("v=%d: s8 state %q: %s", n.v, p.State, b)
 		}
 		for _, name := range []string{"s1-web", "s2-cached", "s3-pair", "s7-burst-00"} {
 			for _, f := range pods[pod(name)].Failures {

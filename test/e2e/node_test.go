@@ -125,6 +125,9 @@ func startNode(t *testing.T, v int) *node {
 		t.Fatal("the end-to-end tests need root (a kubelet, containerd, cgroups)")
 	}
 	run(t, filepath.Join(stackDir, "install"), "--kubelet")
+	// A fresh node for each verbosity: no manifests, pods or images left
+	// from an earlier run.
+	run(t, filepath.Join(stackDir, "down"))
 	run(t, filepath.Join(stackDir, "up"))
 	n := &node{v: v, env: stackEnv(t), logs: &bytes.Buffer{}}
 	// A cold image cache, so that first pulls are real.
@@ -134,11 +137,10 @@ func startNode(t *testing.T, v int) *node {
 	n.started = time.Now()
 	run(t, filepath.Join(stackDir, "kubelet"), "start", "--v", fmt.Sprint(v))
 	t.Cleanup(func() { _ = exec.Command(filepath.Join(stackDir, "kubelet"), "stop").Run() })
-	h, err := os.Hostname()
-	if err != nil {
-		t.Fatal(err)
+	n.hostname = n.env["STACK_NODE_NAME"]
+	if n.hostname == "" {
+		t.Fatal("test/stack/env has no STACK_NODE_NAME")
 	}
-	n.hostname = strings.ToLower(h)
 
 	addr := freePort(t)
 	n.agent = "http://" + addr
