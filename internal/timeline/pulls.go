@@ -21,6 +21,9 @@ type runtimePull struct {
 	hasStated bool
 	failed    bool
 	claimed   bool
+	// owner is the pod the pull was most likely for when it began (see
+	// pullOwner): while the pull runs, only that pod waits to settle.
+	owner *pod
 }
 
 type pullQueue struct {
@@ -37,11 +40,11 @@ func (q *pullQueue) open(image string) *runtimePull {
 	return nil
 }
 
-// openSince reports whether a pull that began at or after t is still
-// running.
-func (q *pullQueue) openSince(t time.Time) bool {
+// waitsFor reports whether a pull still running may be for p's next
+// container.
+func (q *pullQueue) waitsFor(p *pod) bool {
 	for _, r := range q.items {
-		if r.iv.End.IsZero() && !r.failed && !r.iv.Start.At.Before(t) {
+		if r.iv.End.IsZero() && !r.failed && r.owner == p {
 			return true
 		}
 	}
@@ -83,7 +86,7 @@ func (tl *Timeline) runtimePull(ev event.Event) {
 		if len(q.items) >= maxPulls {
 			q.items = append(q.items[:0], q.items[1:]...)
 		}
-		q.items = append(q.items, &runtimePull{image: ev.Image, iv: Interval{Start: at}})
+		q.items = append(q.items, &runtimePull{image: ev.Image, iv: Interval{Start: at}, owner: tl.pullOwner(ev.Time)})
 	case event.ImagePullDetail:
 		// Also logged for the sandbox image pulled inside RunPodSandbox,
 		// which has no PullImage line: then there is nothing to amend.

@@ -713,7 +713,7 @@ func (tl *Timeline) settle(p *pod, now time.Time, force bool) {
 		if now.Sub(p.allStarted.At) < tl.cfg.Settle || now.Sub(p.lastSeen) < tl.cfg.Settle {
 			return
 		}
-		if tl.pulls.openSince(p.lastStepEnd) {
+		if tl.pulls.waitsFor(p) {
 			return // a pull under way may be for this pod's next container
 		}
 	}
