@@ -21,6 +21,11 @@ type runtimePull struct {
 	hasStated bool
 	failed    bool
 	claimed   bool
+	// failure is the runtime's failure line, kept until a kubelet line
+	// names the pod it was for (accounted) or, without one, until
+	// failureGrace has passed and the likely owner gets it.
+	failure   *event.Event
+	accounted bool
 	// owner is the pod the pull was most likely for when it began (see
 	// pullOwner): while the pull runs, only that pod waits to settle.
 	owner *pod
@@ -102,12 +107,43 @@ func (tl *Timeline) runtimePull(ev event.Event) {
 		if r := q.open(ev.Image); r != nil {
 			r.failed = true
 			r.iv.End = at
-			if p := tl.pullOwner(r.iv.Start.At); p != nil {
-				if p.failedImage == "" {
-					p.failedImage = r.image
-				}
-				tl.fail(p, StageImagePull, ev)
+			f := ev
+			r.failure = &f
+		}
+	}
+}
+
+// failureGrace is how long a failed runtime pull waits for the kubelet's
+// own line (which names the pod, and which the kubelet writes at every
+// verbosity within milliseconds) before it is given to its likely owner.
+const failureGrace = 3 * time.Second
+
+// accountPull marks the runtime's failed pull of image that a kubelet line
+// about pod p reported: it will not be given to a guessed owner.
+func (q *pullQueue) accountPull(image string, t time.Time) {
+	for i := len(q.items) - 1; i >= 0; i-- {
+		r := q.items[i]
+		if r.failure != nil && !r.accounted && (image == "" || r.image == image) && !r.iv.End.At.After(t) && t.Sub(r.iv.End.At) < failureGrace {
+			r.accounted = true
+			return
+		}
+	}
+}
+
+// attributeFailures gives failed runtime pulls that no kubelet line claimed
+// within failureGrace (a node whose kubelet log is not read, or CRI calls
+// made by another client) to the pod they were most likely for.
+func (tl *Timeline) attributeFailures(now time.Time) {
+	for _, r := range tl.pulls.items {
+		if r.failure == nil || r.accounted || now.Sub(r.iv.End.At) < failureGrace {
+			continue
+		}
+		r.accounted = true
+		if p := r.owner; p != nil && !p.gone {
+			if p.failedImage == "" {
+				p.failedImage = r.image
 			}
+			tl.fail(p, StageImagePull, *r.failure)
 		}
 	}
 }

@@ -98,6 +98,7 @@ func (tl *Timeline) Tick(now time.Time) {
 func (tl *Timeline) Flush() {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
+	tl.attributeFailures(farFuture)
 	for _, p := range tl.pods {
 		tl.emitReady(p, farFuture)
 		tl.settle(p, time.Time{}, true)
@@ -329,6 +330,13 @@ func (tl *Timeline) applyPod(ev event.Event) {
 			tl.setPull(p, c, PullFailed)
 		} else if ev.Image != "" {
 			p.failedImage = ev.Image
+		}
+		if ev.Kind == event.ImagePullFailed {
+			img := ev.Image
+			if c != nil {
+				img = c.image
+			}
+			tl.pulls.accountPull(img, ev.Time)
 		}
 		tl.fail(p, StageImagePull, ev)
 	case event.ContainerCreateStart:
@@ -726,6 +734,7 @@ func (tl *Timeline) settle(p *pod, now time.Time, force bool) {
 // sweep settles quiet pods and expires old ones.
 func (tl *Timeline) sweep(now time.Time) {
 	tl.lastSweep = now
+	tl.attributeFailures(now)
 	act := tl.active[:0]
 	for _, p := range tl.active {
 		if p.gone {

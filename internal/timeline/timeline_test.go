@@ -430,39 +430,54 @@ func TestCRIEndsWinAndAreAwaited(t *testing.T) {
 }
 
 func TestRuntimeOnlyFailedPullFindsItsPod(t *testing.T) {
-	// containerd's failed PullImage names no pod; with no kubelet line the
-	// pod whose worker was last answered before the pull began owns it,
-	// and the kubelet's line, when it comes, is the same failure.
-	r := &recorder{}
-	tl := New(Config{}, r)
-	old := event.PodRef{Namespace: "n", Name: "old", UID: "uo"}
-	nw := event.PodRef{Namespace: "n", Name: "new", UID: "un"}
-	for i, p := range []event.PodRef{old, nw} {
-		s := rt(event.SandboxStart, i*1000)
-		s.Pod = p
-		e := rt(event.SandboxReady, i*1000+100)
-		e.Pod, e.SandboxID = p, p.Name
-		tl.Apply(s)
-		tl.Apply(e)
+	// containerd's failed PullImage names no pod. When the kubelet's line
+	// follows (it always does on a node), that line decides; without one,
+	// after a grace period, the pod whose worker was waiting gets it.
+	setup := func() (*recorder, *Timeline, event.PodRef) {
+		r := &recorder{}
+		tl := New(Config{}, r)
+		old := event.PodRef{Namespace: "n", Name: "old", UID: "uo"}
+		nw := event.PodRef{Namespace: "n", Name: "new", UID: "un"}
+		for i, p := range []event.PodRef{old, nw} {
+			s := rt(event.SandboxStart, i*1000)
+			s.Pod = p
+			e := rt(event.SandboxReady, i*1000+100)
+			e.Pod, e.SandboxID = p, p.Name
+			tl.Apply(s)
+			tl.Apply(e)
+		}
+		ps := rt(event.ImagePullStart, 1200)
+		ps.Image = "nope:1"
+		pf := rt(event.ImagePullFailed, 1300)
+		pf.Image, pf.Reason = "nope:1", event.ReasonErrImagePull
+		tl.Apply(ps)
+		tl.Apply(pf)
+		return r, tl, nw
 	}
-	ps := rt(event.ImagePullStart, 1200)
-	ps.Image = "nope:1"
-	pf := rt(event.ImagePullFailed, 1300)
-	pf.Image, pf.Reason = "nope:1", event.ReasonErrImagePull
-	tl.Apply(ps)
-	tl.Apply(pf)
-	kf := kl(event.ImagePullFailed, 1301)
-	kf.Pod, kf.Container, kf.Reason = nw, "main", event.ReasonErrImagePull
-	tl.Apply(kf)
-	r.has(t, "failure image_pull ErrImagePull n/new")
-	if n := r.count("failure"); n != 1 {
-		t.Errorf("failures %d, want 1: %v", n, r.obs)
-	}
-	v := tl.Snapshot("n/new")[0]
-	if len(v.Failures) != 1 || v.Failures[0].Container != "main" || v.Failures[0].Count != 2 {
-		t.Errorf("failure view: %+v", v.Failures)
-	}
-	if len(v.Containers) != 1 || v.Containers[0].Image != "nope:1" {
-		t.Errorf("container view: %+v", v.Containers)
-	}
+
+	t.Run("the kubelet's line decides", func(t *testing.T) {
+		r, tl, _ := setup()
+		// The kubelet names a different pod than the guess would: it wins.
+		kf := kl(event.ImagePullFailed, 1301)
+		kf.Pod, kf.Container, kf.Reason, kf.Image = event.PodRef{Namespace: "n", Name: "old", UID: "uo"}, "main", event.ReasonErrImagePull, "nope:1"
+		tl.Apply(kf)
+		tl.Tick(at(1300).Add(time.Minute))
+		r.has(t, "failure image_pull ErrImagePull n/old")
+		if n := r.count("failure"); n != 1 {
+			t.Errorf("failures %d, want 1: %v", n, r.obs)
+		}
+	})
+	t.Run("without it, the waiting pod", func(t *testing.T) {
+		r, tl, _ := setup()
+		tl.Tick(at(1300).Add(time.Second))
+		if n := r.count("failure"); n != 0 {
+			t.Errorf("attributed before the grace period: %v", r.obs)
+		}
+		tl.Tick(at(1300).Add(4 * time.Second))
+		r.has(t, "failure image_pull ErrImagePull n/new")
+		v := tl.Snapshot("n/new")[0]
+		if len(v.Failures) != 1 || v.Failures[0].Count != 1 {
+			t.Errorf("failure view: %+v", v.Failures)
+		}
+	})
 }
