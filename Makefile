@@ -16,10 +16,11 @@ build:
 	scripts/deps.sh build
 	go build -ldflags "$(LDFLAGS)" -o bin/node-agent ./cmd/node-agent
 
-# Replays the real recorded node journal shipped in testdata/: prints the
-# per-pod report, then serves the metrics on it until Ctrl-C.
+# Replays the real node journal recorded by the end-to-end run and shipped in
+# testdata/ (testdata/recordings/e2e-node-v2): prints the per-pod report, then
+# serves the metrics on it until Ctrl-C.
 run: build
-	@mkdir -p $(CACHE)/run && tar --zstd -xf testdata/recordings/realnode-basic/journal.tar.zst -C $(CACHE)/run
+	@mkdir -p $(CACHE)/run && tar --zstd -xf testdata/recordings/e2e-node-v2/journal.tar.zst -C $(CACHE)/run
 	bin/node-agent report --journal.path $(CACHE)/run/journal
 	@echo
 	@echo "Serving the same journal: http://$(LISTEN)/metrics  http://$(LISTEN)/pods  (Ctrl-C stops)"
