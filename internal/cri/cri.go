@@ -190,11 +190,7 @@ func (s *Source) resolve() (string, error) {
 
 // session connects once and reads until an error.
 func (s *Source) session(ctx context.Context, emit func(event.Event), first bool) error {
-	endpoint, err := s.resolve()
-	if err != nil {
-		return err
-	}
-	conn, err := s.dial(endpoint)
+	endpoint, conn, err := s.connect()
 	if err != nil {
 		return err
 	}
@@ -262,6 +258,16 @@ func (s *Source) session(ctx context.Context, emit func(event.Event), first bool
 			}
 		}
 	}
+}
+
+// connect resolves the endpoint and opens a client connection to it.
+func (s *Source) connect() (string, *grpc.ClientConn, error) {
+	endpoint, err := s.resolve()
+	if err != nil {
+		return "", nil, err
+	}
+	conn, err := s.dial(endpoint)
+	return endpoint, conn, err
 }
 
 // dial opens a client connection to a unix socket endpoint.
@@ -529,11 +535,7 @@ func labelsRef(l map[string]string) event.PodRef {
 // (all of them: Since does not apply) and disconnects. `report` uses it to
 // give the pods the runtime still holds their exact ends.
 func (s *Source) ListOnce(ctx context.Context, emit func(event.Event)) error {
-	endpoint, err := s.resolve()
-	if err != nil {
-		return err
-	}
-	conn, err := s.dial(endpoint)
+	_, conn, err := s.connect()
 	if err != nil {
 		return err
 	}
