@@ -20,7 +20,7 @@ build:
 # testdata/ (testdata/recordings/e2e-node-v2): prints the per-pod report, then
 # serves the metrics on it until Ctrl-C.
 run: build
-	@mkdir -p $(CACHE)/run && tar --zstd -xf testdata/recordings/e2e-node-v2/journal.tar.zst -C $(CACHE)/run
+	@rm -rf $(CACHE)/run && mkdir -p $(CACHE)/run && tar --zstd -xf testdata/recordings/e2e-node-v2/journal.tar.zst -C $(CACHE)/run
 	bin/node-agent report --journal.path $(CACHE)/run/journal
 	@echo
 	@echo "Serving the same journal: http://$(LISTEN)/metrics  http://$(LISTEN)/pods  (Ctrl-C stops)"
