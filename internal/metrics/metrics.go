@@ -96,9 +96,19 @@ func NewSink(reg prometheus.Registerer, opts Options) *Sink {
 		}),
 	}
 	reg.MustRegister(s.stage, s.startup, s.pull, s.mount, s.pulls, s.failures, s.evicted)
-	// Pre-create the bounded series so that rates start at zero.
+	// Pre-create the bounded series so that rates start at zero and an
+	// alert sees the first observation of each (rate() needs a sample
+	// before it).
 	for _, r := range []string{timeline.PullPulled, timeline.PullCached, timeline.PullFailed} {
 		s.pulls.WithLabelValues(r)
+	}
+	if !opts.NamespaceLabel {
+		for _, st := range timeline.Stages {
+			s.stage.WithLabelValues(string(st))
+		}
+		for _, sc := range timeline.Scopes {
+			s.startup.WithLabelValues(string(sc))
+		}
 	}
 	return s
 }
