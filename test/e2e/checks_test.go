@@ -268,6 +268,7 @@ func checkAgainstReferences(t *testing.T, n *node, pod func(string) string) {
 		if !found {
 			t.Errorf("v=%d: no exemplar naming a scenario pod: %s", n.v, b)
 		}
+		checkDashboard(t, n)
 	})
 }
 
