@@ -13,7 +13,7 @@ import (
 )
 
 // corpusLine is one line of testdata/kubelet-lines.jsonl, a verbatim copy of
-// /work/shared/corpus/kubelet-lines.jsonl: 215 real kubelet (and
+// ../shared/corpus/kubelet-lines.jsonl: 215 real kubelet (and
 // kubelet-adjacent) log lines from public sources, with a human label.
 type corpusLine struct {
 	Line    string `json:"line"`

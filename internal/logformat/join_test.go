@@ -10,7 +10,7 @@ import (
 
 // journalEntry is one entry of testdata/realnode-journal.jsonl: the
 // kubelet.service and containerd.service entries of
-// /work/shared/recordings/realnode-basic/journal.json.gz (kubelet v1.37.2,
+// ../shared/recordings/realnode-basic/journal.json.gz (kubelet v1.37.2,
 // containerd 2.4.2), in journal order, with _SYSTEMD_UNIT, _PID,
 // __REALTIME_TIMESTAMP (µs) and MESSAGE.
 type journalEntry struct {

@@ -10,7 +10,7 @@ import (
 // Header lines below are real: "corpus N" is line N of
 // testdata/kubelet-lines.jsonl (with its journal prefix removed where the
 // test is about the bare header), "realnode" is
-// /work/shared/recordings/realnode-basic/journal.txt (kubelet v1.37.2).
+// ../shared/recordings/realnode-basic/journal.txt (kubelet v1.37.2).
 
 func TestKlogStarts(t *testing.T) {
 	for _, tc := range []struct {

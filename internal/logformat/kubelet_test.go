@@ -50,7 +50,7 @@ func checkKubeWant(t *testing.T, name string, ev event.Event, w kubeWant) {
 
 // TestKubelet1372Lines: the literal kubelet v1.37.2 lines of one cycle at
 // --v=3 and the sandbox lines of a --v=4 run, from
-// /work/shared/reference/real-node-stack.md §10.
+// ../shared/reference/real-node-stack.md §10.
 func TestKubelet1372Lines(t *testing.T) {
 	const (
 		pod = "default/rs-web-vm"

@@ -7,7 +7,7 @@ import (
 
 // The key/value parts below are cut from real lines (the quoted message
 // before them removed): "corpus N" is line N of testdata/kubelet-lines.jsonl,
-// "realnode" /work/shared/recordings/realnode-basic/journal.json.gz.
+// "realnode" ../shared/recordings/realnode-basic/journal.json.gz.
 
 func kvMap(kvs []kv) map[string]kv {
 	m := map[string]kv{}
