@@ -14,13 +14,11 @@ const maxPulls = 256
 // container that is created after it in a pod whose kubelet worker was idle
 // when the pull began (see claimPull).
 type runtimePull struct {
-	image     string
-	iv        Interval
-	size      int64
-	stated    time.Duration
-	hasStated bool
-	failed    bool
-	claimed   bool
+	image   string
+	iv      Interval
+	size    int64
+	failed  bool
+	claimed bool
 	// failure is the runtime's failure line, kept until a kubelet line
 	// names the pod it was for (accounted) or, without one, until
 	// failureGrace has passed and the likely owner gets it.
@@ -97,7 +95,6 @@ func (tl *Timeline) runtimePull(ev event.Event) {
 		// which has no PullImage line: then there is nothing to amend.
 		if r := q.open(ev.Image); r != nil {
 			r.size = ev.ImageSize
-			r.stated, r.hasStated = ev.Duration, ev.HasDuration
 		}
 	case event.ImagePulled:
 		if r := q.open(ev.Image); r != nil {
