@@ -1,5 +1,5 @@
 // Package journal reads the kubelet's and the container runtime's entries
-// from the systemd journal through libsystemd (go-systemd's sdjournal). It
+// from the systemd journal through libsystemd (sd-journal, see sd.go). It
 // hands each entry's message, unit, process and receive time to a Handler,
 // and knows nothing of what the messages mean.
 //
@@ -17,8 +17,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/coreos/go-systemd/v22/sdjournal"
 )
 
 // Entry is one journal entry, as much of it as podstart reads.
@@ -71,7 +69,7 @@ type Config struct {
 // Reader reads one journal. It is not safe for concurrent use; Run owns it.
 type Reader struct {
 	cfg Config
-	j   *sdjournal.Journal
+	j   *sdJournal
 	// CursorReset is set when Open could not resume from Config.Cursor
 	// (vacuumed away, or from another journal) and fell back to Since.
 	CursorReset bool
@@ -87,27 +85,27 @@ func Open(cfg Config) (*Reader, error) {
 		return nil, err
 	}
 	var (
-		j   *sdjournal.Journal
+		j   *sdJournal
 		err error
 	)
 	switch fi, _ := os.Stat(cfg.Path); {
 	case cfg.Path == "":
-		j, err = sdjournal.NewJournal()
+		j, err = openLocal()
 	case fi != nil && !fi.IsDir():
-		j, err = sdjournal.NewJournalFromFiles(cfg.Path)
+		j, err = openFile(cfg.Path)
 	default:
-		j, err = sdjournal.NewJournalFromDir(cfg.Path)
+		j, err = openDir(cfg.Path)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the journal at %s: %w", describe(cfg.Path), err)
 	}
 	r := &Reader{cfg: cfg, j: j}
 	if err := r.addMatches(); err != nil {
-		j.Close()
+		j.close()
 		return nil, err
 	}
 	if err := r.seek(); err != nil {
-		j.Close()
+		j.close()
 		return nil, err
 	}
 	return r, nil
@@ -193,12 +191,12 @@ func (r *Reader) addMatches() error {
 	}
 	for i, f := range fields {
 		if i > 0 {
-			if err := r.j.AddDisjunction(); err != nil {
+			if err := r.j.addDisjunction(); err != nil {
 				return fmt.Errorf("cannot filter the journal: %w", err)
 			}
 		}
 		for _, v := range byField[f] {
-			if err := r.j.AddMatch(f + "=" + v); err != nil {
+			if err := r.j.addMatch(f + "=" + v); err != nil {
 				return fmt.Errorf("cannot filter the journal on %s=%s: %w", f, v, err)
 			}
 		}
@@ -210,9 +208,10 @@ func (r *Reader) addMatches() error {
 // hand over.
 func (r *Reader) seek() error {
 	if c := r.cfg.Cursor; c != "" {
-		if err := r.j.SeekCursor(c); err == nil {
-			n, err := r.j.Next()
-			if err == nil && n > 0 && r.j.TestCursor(c) == nil {
+		if err := r.j.seekCursor(c); err == nil {
+			var e sdEntry
+			ok, err := r.j.next(&e)
+			if err == nil && ok && r.j.testCursor(c) {
 				return nil // positioned on the last entry read: the next is new
 			}
 		}
@@ -221,19 +220,22 @@ func (r *Reader) seek() error {
 		r.CursorReset = true
 	}
 	if !r.cfg.Since.IsZero() {
-		if err := r.j.SeekRealtimeUsec(uint64(r.cfg.Since.UnixMicro())); err != nil {
+		if err := r.j.seekRealtime(r.cfg.Since); err != nil {
 			return fmt.Errorf("cannot seek the journal to %s: %w", r.cfg.Since.Format(time.RFC3339), err)
 		}
 		return nil
 	}
-	if err := r.j.SeekHead(); err != nil {
+	if err := r.j.seekHead(); err != nil {
 		return fmt.Errorf("cannot seek to the start of the journal: %w", err)
 	}
 	return nil
 }
 
 // Close releases the journal.
-func (r *Reader) Close() error { return r.j.Close() }
+func (r *Reader) Close() error {
+	r.j.close()
+	return nil
+}
 
 // Run reads entries and hands them to h: to the end of the journal, or,
 // in follow mode, until ctx ends. A read error of one entry is skipped;
@@ -246,13 +248,14 @@ func (r *Reader) Run(ctx context.Context, h Handler) error {
 	var (
 		lastCheckpoint time.Time
 		pending        bool // entries handed over since the last checkpoint
-		units          unitCache
+		strs           = interner{}
+		se             sdEntry
 	)
 	checkpoint := func(force bool) {
 		if !pending || (!force && time.Since(lastCheckpoint) < every) {
 			return
 		}
-		if c, err := r.j.GetCursor(); err == nil {
+		if c, err := r.j.cursor(); err == nil {
 			h.Checkpoint(c)
 			pending = false
 			lastCheckpoint = time.Now()
@@ -267,11 +270,11 @@ func (r *Reader) Run(ctx context.Context, h Handler) error {
 			}
 		}
 		n++
-		adv, err := r.j.Next()
+		ok, err := r.j.next(&se)
 		if err != nil {
 			return fmt.Errorf("cannot read the next journal entry: %w", err)
 		}
-		if adv == 0 {
+		if !ok {
 			h.CaughtUp()
 			checkpoint(true)
 			if !r.cfg.Follow {
@@ -282,24 +285,18 @@ func (r *Reader) Run(ctx context.Context, h Handler) error {
 			}
 			continue
 		}
-		// Each field read scans the entry's fields up to it (about 20 on a
-		// node), which makes it cost as much as Next. MESSAGE is read as
-		// one string (GetData copies once) and the unit only when its
-		// process is new (see unitCache).
-		msg, err := r.j.GetData("MESSAGE")
-		if err != nil {
+		if se.message == nil {
 			continue // an entry without MESSAGE (or unreadable): nothing to parse
 		}
-		e := Entry{Message: strings.TrimPrefix(msg, "MESSAGE=")}
-		var us uint64
-		if us, err = r.j.GetRealtimeUsec(); err == nil {
-			e.Time = time.UnixMicro(int64(us)).UTC()
+		e := Entry{Message: string(se.message), PID: strs.get(se.pid)}
+		if se.realtime != 0 {
+			e.Time = time.UnixMicro(int64(se.realtime)).UTC()
 		}
-		var pid []byte
-		if b, err := r.j.GetDataBytes("_PID"); err == nil {
-			pid = value(b)
+		if len(se.unit) > 0 {
+			e.Unit = strs.get(se.unit)
+		} else {
+			e.Unit = strs.get(se.ident)
 		}
-		e.PID, e.Unit = units.lookup(pid, us, r.readUnit)
 		h.Entry(e)
 		pending = true
 		if n&1023 == 0 {
@@ -308,100 +305,24 @@ func (r *Reader) Run(ctx context.Context, h Handler) error {
 	}
 }
 
-// readUnit reads the current entry's _SYSTEMD_UNIT, or its
-// SYSLOG_IDENTIFIER when it has no unit.
-func (r *Reader) readUnit() []byte {
-	if b, err := r.j.GetDataBytes("_SYSTEMD_UNIT"); err == nil {
-		return value(b)
-	}
-	if b, err := r.j.GetDataBytes("SYSLOG_IDENTIFIER"); err == nil {
-		return value(b)
-	}
-	return nil
-}
+// interner keeps the few PIDs and units that log from being allocated as
+// strings per entry.
+type interner map[string]string
 
-// unitCache remembers the unit of the processes that log, so that the unit
-// (a field as costly to read as MESSAGE) is read once per process rather
-// than once per entry. A process stays in its unit; its PID could name
-// another process later, but only after it exited and the PIDs wrapped
-// around, or after a reboot. So a PID's unit is reused only while the PID
-// keeps logging: when it was last seen more than unitTTL before (by
-// receive time), or time went backwards (another boot, another file), the
-// unit is read again. It also keeps the PID and unit strings, which
-// rarely change, from being allocated per entry.
-type unitCache struct {
-	procs []procUnit // most recent first
-	last  uint64     // receive time of the previous entry, µs
-}
+// maxInterned bounds the interner; past it (processes come and go) it
+// starts over.
+const maxInterned = 256
 
-type procUnit struct {
-	pid, unit string
-	seen      uint64 // receive time of its last entry, µs
-}
-
-// unitTTL is how long a PID's unit is trusted after its last entry, in µs.
-const unitTTL = 5_000_000
-
-// maxProcs bounds the processes remembered; more are only seen when
-// processes come and go, and the least recent is forgotten.
-const maxProcs = 32
-
-// lookup returns the PID (as a string) and the unit of an entry received
-// at us from process pid; read reads the unit from the entry.
-func (c *unitCache) lookup(pid []byte, us uint64, read func() []byte) (string, string) {
-	if us < c.last {
-		c.procs = c.procs[:0] // time went back: another boot or file
+func (in *interner) get(b []byte) string {
+	if s, ok := (*in)[string(b)]; ok { // no allocation: the compiler's map lookup by bytes
+		return s
 	}
-	c.last = us
-	if len(pid) == 0 {
-		return "", c.unitString(read())
+	if len(*in) >= maxInterned {
+		*in = interner{}
 	}
-	for i := range c.procs {
-		p := &c.procs[i]
-		if p.pid != string(pid) {
-			continue
-		}
-		if us-p.seen > unitTTL {
-			if u := read(); p.unit != string(u) {
-				p.unit = c.unitString(u)
-			}
-		}
-		p.seen = us
-		if i > 0 {
-			// Move to the front: the processes that log most are found first.
-			q := *p
-			copy(c.procs[1:i+1], c.procs[:i])
-			c.procs[0] = q
-		}
-		return c.procs[0].pid, c.procs[0].unit
-	}
-	if len(c.procs) == maxProcs {
-		c.procs = c.procs[:maxProcs-1]
-	}
-	c.procs = append(c.procs, procUnit{})
-	copy(c.procs[1:], c.procs)
-	c.procs[0] = procUnit{pid: string(pid), unit: c.unitString(read()), seen: us}
-	return c.procs[0].pid, c.procs[0].unit
-}
-
-// unitString returns u as a string, sharing the strings of known units.
-func (c *unitCache) unitString(u []byte) string {
-	for i := range c.procs {
-		if c.procs[i].unit == string(u) {
-			return c.procs[i].unit
-		}
-	}
-	return string(u)
-}
-
-// value returns the part of a FIELD=value data object after '='.
-func value(b []byte) []byte {
-	for i, c := range b {
-		if c == '=' {
-			return b[i+1:]
-		}
-	}
-	return nil
+	s := string(b)
+	(*in)[s] = s
+	return s
 }
 
 // wait blocks until the journal changes or ctx ends. A failing wait (for
@@ -412,10 +333,10 @@ func (r *Reader) wait(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return nil
 		}
-		switch st := r.j.Wait(250 * time.Millisecond); {
-		case st == sdjournal.SD_JOURNAL_APPEND, st == sdjournal.SD_JOURNAL_INVALIDATE:
+		switch st := r.j.wait(250 * time.Millisecond); {
+		case st == sdAppend, st == sdInvalidate:
 			return nil
-		case st == sdjournal.SD_JOURNAL_NOP:
+		case st == sdNop:
 			if ctx.Err() != nil {
 				return nil
 			}

@@ -37,7 +37,15 @@ func parseLogfmtDepth(line string, recv time.Time, depth int) (Result, bool) {
 	}
 	// logrus writes time, level and msg first; the keys after msg are
 	// scanned only when a mapping asks for one (record.load).
-	kvs, raw, good := parseKVsUntil(line, make([]kv, 0, 8), "msg")
+	kvs, raw, good := parseKVsUntil(line, make([]kv, 0, 8), "level")
+	if q, after, ok := undecodedMsg(raw); ok {
+		kvs = append(kvs, kv{key: "msg", val: q})
+		raw = after
+	} else {
+		var more bool
+		kvs, raw, more = parseKVsUntil(raw, kvs, "msg")
+		good = good && more
+	}
 	rec := record{kvs: kvs, raw: raw}
 	var ts, component string
 	for i := range kvs {
@@ -99,6 +107,26 @@ func parseLogfmtDepth(line string, recv time.Time, depth int) (Result, bool) {
 		t = recv
 	}
 	return runtimeResult(&rec, t, good && timeOK, crioLikeTime(ts)), true
+}
+
+// undecodedMsg returns the quoted text of the msg that begins rest when no
+// mapping reads that message, so that it need not be decoded (see
+// prefilter.go); ok is false when it must be. A message without escapes
+// costs nothing to decode, and a wrapped line (k0s) is decoded.
+func undecodedMsg(rest string) (q, after string, ok bool) {
+	body, found := strings.CutPrefix(rest, ` msg="`)
+	if !found {
+		return "", "", false
+	}
+	end := quotedEnd(rest[len(` msg=`):])
+	if end <= 0 {
+		return "", "", false
+	}
+	q, after = body[:end-1], body[end:]
+	if strings.IndexByte(q, '\\') < 0 || runtimeMayMatch(q) || !validQuoted(q) || strings.Contains(after, "component=") {
+		return "", "", false
+	}
+	return q, after, true
 }
 
 // msgCut reports whether the quoted msg of a logfmt line is not closed.

@@ -83,6 +83,18 @@ func parseKlogBody(body string, sev byte, t time.Time) Result {
 	res := Result{Outcome: Recognised, Format: "klog"}
 	rec := record{sev: sev}
 	if body != "" && body[0] == '"' {
+		if end := quotedEnd(body); end > 0 {
+			if q := body[1:end]; strings.IndexByte(q, '\\') >= 0 && !kubeletMayMatch(q) && validQuoted(q) {
+				// No mapping reads this message: it is not decoded
+				// (see prefilter.go), only checked.
+				res.Outcome = Unrecognised
+				if !kvSyntaxOK(body[end+1:]) {
+					res.Outcome = Malformed
+				}
+				res.Event = event.Event{Kind: event.Unrecognised, Time: t, Source: event.SourceKubelet}
+				return res
+			}
+		}
 		msg, n, ok := scanValue(body)
 		rec.msg = msg
 		if !ok {
@@ -117,7 +129,11 @@ func parseKlogBody(body string, sev byte, t time.Time) Result {
 // time; the year and the zone offset come from recv, the time the journal
 // received the line (or, when that is unknown, the clock).
 func klogTime(line string, recv time.Time) time.Time {
-	return klogTimeAt(line, recv, time.Now())
+	var now time.Time
+	if recv.IsZero() {
+		now = time.Now() // only needed without recv: not read per line
+	}
+	return klogTimeAt(line, recv, now)
 }
 
 // zoneSlack is how far the header may seem to lie after the receive time

@@ -1,9 +1,6 @@
 package logformat
 
-import (
-	"strconv"
-	"strings"
-)
+import "strings"
 
 // kv is one key=value pair of a structured line, its value already decoded:
 // quoted strings are unquoted, klog multi-line values (key=<…>) joined with
@@ -141,7 +138,7 @@ func scanValue(s string) (val string, n int, ok bool) {
 		if strings.IndexByte(q, '\\') < 0 {
 			return q[1 : len(q)-1], end + 1, true
 		}
-		u, err := strconv.Unquote(q)
+		u, err := unquote(q)
 		if err != nil {
 			return unescapeLoose(q[1 : len(q)-1]), end + 1, false
 		}
@@ -186,13 +183,22 @@ func scanValue(s string) (val string, n int, ok bool) {
 // quotedEnd returns the index of the closing quote of the Go-quoted string
 // that starts s, or -1.
 func quotedEnd(s string) int {
-	for i := 1; i < len(s); i++ {
-		switch s[i] {
-		case '\\':
-			i++
-		case '"':
+	// Jump from quote to quote (IndexByte is vectorised); a quote ends the
+	// string unless an odd number of backslashes stands before it.
+	for i := 1; i < len(s); {
+		q := strings.IndexByte(s[i:], '"')
+		if q < 0 {
+			return -1
+		}
+		i += q
+		n := 0
+		for j := i - 1; j >= 1 && s[j] == '\\'; j-- {
+			n++
+		}
+		if n%2 == 0 {
 			return i
 		}
+		i++
 	}
 	return -1
 }

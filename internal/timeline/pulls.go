@@ -157,7 +157,9 @@ const pullOwnerWindow = 10 * time.Minute
 // merged with this one.
 func (tl *Timeline) pullOwner(t time.Time) *pod {
 	var best *pod
-	for _, p := range tl.pods {
+	// A candidate was seen within pullOwnerWindow and has not settled: it
+	// is in the active set, which stays small when many pods are kept.
+	for _, p := range tl.active {
 		// Only a pod still starting, whose worker was answered shortly
 		// before: a pod that settled or is ready pulls no new image.
 		if p.lastStepEnd.IsZero() || p.lastStepEnd.After(t) || t.Sub(p.lastStepEnd) > pullOwnerWindow ||
