@@ -242,8 +242,33 @@ func freeAddr(t *testing.T) string {
 }
 
 // volatile are metric families whose values depend on the machine or the
-// moment, left out of the golden file.
-var volatile = regexp.MustCompile(`^(# (HELP|TYPE) )?(go_|process_|promhttp_|podstart_build_info|podstart_journal_lag_seconds)`)
+// moment, left out of the golden file. (podstart_stage_oldest_seconds grows
+// with the wall clock in serve mode: checked by stuckAges instead.)
+var volatile = regexp.MustCompile(`^(# (HELP|TYPE) )?(go_|process_|promhttp_|podstart_build_info|podstart_journal_lag_seconds|podstart_stage_oldest_seconds)`)
+
+var oldestLine = regexp.MustCompile(`^podstart_stage_oldest_seconds\{stage="([a-z_]+)"\} (\S+)$`)
+
+// stuckAges checks podstart_stage_oldest_seconds: at the end of
+// realnode-basic no pod is in a stage (the pod whose image does not exist
+// was removed at 15:27:42), so every stage has 0, in wall-clock time too.
+func stuckAges(t *testing.T, text []byte) {
+	t.Helper()
+	seen := 0
+	sc := bufio.NewScanner(bytes.NewReader(text))
+	for sc.Scan() {
+		m := oldestLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		seen++
+		if m[2] != "0" {
+			t.Errorf("oldest %s %s s, want 0: no pod is stuck", m[1], m[2])
+		}
+	}
+	if seen != 6 {
+		t.Errorf("%d podstart_stage_oldest_seconds series, want one per stage (6)", seen)
+	}
+}
 
 // TestServeGoldenMetrics runs the agent in serve mode on a recorded node
 // journal, as a node operator would, and compares /metrics with a golden
@@ -306,6 +331,7 @@ func TestServeGoldenMetrics(t *testing.T) {
 	if out, err := lint.CombinedOutput(); err != nil {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
+	stuckAges(t, text)
 	var kept []string
 	sc := bufio.NewScanner(bytes.NewReader(text))
 	for sc.Scan() {
@@ -435,5 +461,52 @@ func TestServeWaitsForMissingJournal(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "journal source failed; retrying") {
 		t.Errorf("the failure was not logged:\n%s", logs.String())
+	}
+}
+
+// TestFailedAndStuckPods replays the three recordings and checks each pod's
+// failures and the stage it is stuck in at the journal's end: the failing
+// pods of e2e-node-v2 (a missing image, a crash loop, a missing hostPath
+// file) show the stage, reason and message; no healthy pod beside them gets
+// a failure or a stuck stage.
+func TestFailedAndStuckPods(t *testing.T) {
+	type want struct{ stage, reason string }
+	for rec, stuck := range map[string]map[string]want{
+		"e2e-node-v2": {
+			"default/s4-missing-vm": {"image_pull", "ImagePullBackOff"},
+			"default/s5-crash-vm":   {"container_start", "CrashLoopBackOff"},
+			"default/s6-nofile-vm":  {"volumes", "FailedMount"},
+		},
+		"realnode-basic":    {},
+		"clusternode-basic": {},
+	} {
+		t.Run(rec, func(t *testing.T) {
+			doc := reportJSON(t, "--journal.path", unpack(t, rec), "--cri.endpoint", "none")
+			if len(doc.Pods) < 3 {
+				t.Fatalf("%d pods", len(doc.Pods))
+			}
+			for _, p := range doc.Pods {
+				key := p.Namespace + "/" + p.Name
+				w, failing := stuck[key]
+				switch {
+				case failing && p.Stuck == nil:
+					t.Errorf("%s: not stuck, want %s", key, w.stage)
+				case failing:
+					if p.Stuck.Stage != w.stage || p.Stuck.Reason != w.reason || p.Stuck.Message == "" || p.Stuck.Seconds <= 0 {
+						t.Errorf("%s: stuck %+v, want stage %s reason %s with the kubelet's message", key, *p.Stuck, w.stage, w.reason)
+					}
+				case p.Stuck != nil:
+					t.Errorf("%s: a healthy pod reported stuck: %+v", key, *p.Stuck)
+				}
+				for _, f := range p.Failures {
+					// The only failures of pods that started fine: a
+					// readiness probe that failed before it passed, and
+					// the missing image of the older recordings.
+					if !failing && f.Reason != "ReadinessProbeFailed" && !strings.Contains(p.Name, "missing-image") {
+						t.Errorf("%s: false failure %s %s: %s", key, f.Stage, f.Reason, f.Message)
+					}
+				}
+			}
+		})
 	}
 }

@@ -244,6 +244,8 @@ func runReport(ctx context.Context, o options, jc journal.Config, pod, format st
 	}
 	tl := newTimeline(o, sink, false)
 	h := metrics.NewHealth(reg, func() float64 { return float64(tl.Len()) })
+	// A journal read once: its latest entry is "now".
+	metrics.NewStuckCollector(reg, tl, tl.Clock)
 	acfg := agent.Config{Journal: jc, Logger: logger, CRI: cc}
 	if cc != nil {
 		acfg.CRIHealth = metrics.NewCRIHealth(reg)
@@ -294,6 +296,7 @@ func runServe(ctx context.Context, o options, so serveOptions, logger *slog.Logg
 	cc := criConfig(o, since)
 	tl := newTimeline(o, sink, cc != nil)
 	h := metrics.NewHealth(reg, func() float64 { return float64(tl.Len()) })
+	metrics.NewStuckCollector(reg, tl, time.Now)
 	acfg := agent.Config{
 		Journal: so.journal, Lookback: so.lookback, StateFile: so.stateFile, StateInterval: so.stateInterval,
 		RetryInterval: so.retry, Logger: logger, CRI: cc,

@@ -45,6 +45,21 @@ func (a *Agent) newCRI(cfg cri.Config, h *metrics.CRIHealth) *cri.Source {
 		a.health.SourceUp.WithLabelValues("cri").Set(v)
 		if err != nil {
 			a.health.SourceErrors.WithLabelValues("cri").Inc()
+			// A runtime that does not answer cannot run containers.
+			h.Condition.WithLabelValues("RuntimeReady").Set(0)
+		}
+	}
+	cfg.OnStatus = func(conds map[string]bool) {
+		for _, name := range metrics.CRIConditions {
+			ok, known := conds[name]
+			if !known {
+				continue
+			}
+			v := 0.0
+			if ok {
+				v = 1
+			}
+			h.Condition.WithLabelValues(name).Set(v)
 		}
 	}
 	cfg.OnReconnect = h.Reconnects.Inc

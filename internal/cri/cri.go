@@ -70,6 +70,10 @@ type Config struct {
 	OnState func(up bool, err error)
 	// OnReconnect is told each time the source reconnects after a failure.
 	OnReconnect func()
+	// OnStatus is told the runtime's Status conditions (RuntimeReady,
+	// NetworkReady, …: true or false) every PollInterval while connected,
+	// from a goroutine of its own.
+	OnStatus func(conditions map[string]bool)
 }
 
 // Source is the CRI source. New, then Run.
@@ -213,6 +217,14 @@ func (s *Source) session(ctx context.Context, emit func(event.Event), first bool
 	s.mu.Unlock()
 	s.log.Info("connected to the container runtime", "endpoint", endpoint, "runtime", v.GetRuntimeName(), "version", v.GetRuntimeVersion(), "mode", mode)
 	c := &client{s: s, rt: rt, img: img, emit: emit}
+	if s.cfg.OnStatus != nil {
+		// The runtime's own view of whether it and the pod network are
+		// ready: asked on a timer in both modes, as the event stream says
+		// nothing of it.
+		sctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go c.statusLoop(sctx)
+	}
 
 	if mode == "events" {
 		// Subscribe first, then list: nothing that happens in between is
@@ -324,6 +336,33 @@ type client struct {
 
 func (c *client) call(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, c.s.cfg.CallTimeout)
+}
+
+// statusLoop asks the runtime's Status now and every PollInterval until ctx
+// ends. A failed call reports nothing: the session's own calls notice a
+// runtime that went away.
+func (c *client) statusLoop(ctx context.Context) {
+	t := time.NewTicker(c.s.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		cctx, cancel := c.call(ctx)
+		resp, err := c.rt.Status(cctx, &runtimeapi.StatusRequest{})
+		cancel()
+		if err == nil && resp.GetStatus() != nil {
+			conds := map[string]bool{}
+			for _, cd := range resp.GetStatus().GetConditions() {
+				if cd.GetType() != "" {
+					conds[cd.GetType()] = cd.GetStatus()
+				}
+			}
+			c.s.cfg.OnStatus(conds)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // relist reads every sandbox and container and reports what changed since

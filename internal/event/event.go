@@ -69,8 +69,19 @@ const (
 	// An "Event occurred" line whose reason podstart does not map to a stage.
 	KubeEvent Kind = "kube_event"
 
-	// The kubelet process started ("Starting kubelet" / kubelet version line).
+	// The kubelet process started ("Kubelet version", the first line a
+	// kubelet logs at every verbosity).
 	KubeletStart Kind = "kubelet_start"
+
+	// The runtime reported an out-of-memory kill in a container (containerd
+	// "TaskOOM event"); the container's exit follows.
+	ContainerOOM Kind = "container_oom"
+	// The eviction manager evicted the pod ("Eviction manager: pod is
+	// evicted successfully", event Evicted).
+	PodEvicted Kind = "pod_evicted"
+	// A problem of the node itself rather than of one pod: Reason holds one
+	// of the Problem values.
+	NodeProblem Kind = "node_problem"
 )
 
 // Source says which component reported an event.
@@ -127,10 +138,14 @@ type Event struct {
 	Duration    time.Duration
 	HasDuration bool
 
-	Reason   string // a failure reason from a bounded set (see Reasons), or a probe type
+	Reason   string // a failure reason from a bounded set (see Reasons), a probe type, or a Problem
 	Message  string // the error or message text as logged
 	ExitCode int
 	HasExit  bool
+
+	// PID is the process that logged the line when its header says so (the
+	// klog header's thread ID is the PID): a new kubelet PID is a restart.
+	PID int
 
 	// Startup tracker values.
 	SLO         time.Duration
@@ -139,31 +154,113 @@ type Event struct {
 }
 
 // Failure reasons: a bounded set, so that they can be metric label values.
-// They follow the kubelet's own container waiting reasons and event reasons.
+// They follow the kubelet's own container waiting reasons and event reasons;
+// a few split one of the kubelet's reasons by the error text, where the
+// text says what an operator does next (the registry, the credentials, the
+// image name, the CNI plugin).
 const (
-	ReasonErrImagePull               = "ErrImagePull"
-	ReasonImagePullBackOff           = "ImagePullBackOff"
-	ReasonInvalidImageName           = "InvalidImageName"
-	ReasonErrImageNeverPull          = "ErrImageNeverPull"
-	ReasonRegistryUnavailable        = "RegistryUnavailable"
-	ReasonFailedMount                = "FailedMount"
-	ReasonFailedCreatePodSandBox     = "FailedCreatePodSandBox"
+	ReasonErrImagePull      = "ErrImagePull"
+	ReasonImagePullBackOff  = "ImagePullBackOff"
+	ReasonInvalidImageName  = "InvalidImageName"
+	ReasonErrImageNeverPull = "ErrImageNeverPull"
+	// The registry did not answer: DNS, connection refused or timed out,
+	// TLS, 5xx (and the CRI's own RegistryUnavailable).
+	ReasonRegistryUnavailable = "RegistryUnavailable"
+	// The registry refused the credentials (401, 403, "pull access denied").
+	ReasonRegistryUnauthorized = "RegistryUnauthorized"
+	// The registry answered that the image or tag does not exist.
+	ReasonImageNotFound = "ImageNotFound"
+	ReasonFailedMount   = "FailedMount"
+	// A volume mount started but did not succeed within the kubelet's
+	// wait (2m3s). Since kubelet 1.28 nothing is logged when that wait
+	// merely times out: the timeline derives it from the missing success.
+	ReasonMountTimeout           = "MountTimeout"
+	ReasonFailedCreatePodSandBox = "FailedCreatePodSandBox"
+	// FailedCreatePodSandBox whose error comes from setting up the pod's
+	// network (the CNI plugin).
+	ReasonFailedCreatePodSandBoxCNI = "FailedCreatePodSandBoxCNI"
+	// The kubelet does not start pods while the runtime says its network
+	// is not ready ("network is not ready: …"; the kubelet's event reason).
+	ReasonNetworkNotReady            = "NetworkNotReady"
 	ReasonCreateContainerConfigError = "CreateContainerConfigError"
 	ReasonCreateContainerError       = "CreateContainerError"
 	ReasonRunContainerError          = "RunContainerError"
 	ReasonCrashLoopBackOff           = "CrashLoopBackOff"
-	ReasonReadinessProbeFailed       = "ReadinessProbeFailed"
-	ReasonLivenessProbeFailed        = "LivenessProbeFailed"
-	ReasonStartupProbeFailed         = "StartupProbeFailed"
-	ReasonAdmissionDenied            = "AdmissionDenied"
-	ReasonOther                      = "Other"
+	// A container was killed for exceeding its memory limit (the CRI's exit
+	// reason, or containerd's TaskOOM before an exit).
+	ReasonOOMKilled            = "OOMKilled"
+	ReasonReadinessProbeFailed = "ReadinessProbeFailed"
+	ReasonLivenessProbeFailed  = "LivenessProbeFailed"
+	ReasonStartupProbeFailed   = "StartupProbeFailed"
+	ReasonAdmissionDenied      = "AdmissionDenied"
+	// The kubelet's eviction manager evicted the pod (node pressure).
+	ReasonEvicted = "Evicted"
+	ReasonOther   = "Other"
 )
 
 // Reasons lists every failure reason, in a stable order.
 var Reasons = []string{
 	ReasonErrImagePull, ReasonImagePullBackOff, ReasonInvalidImageName, ReasonErrImageNeverPull,
-	ReasonRegistryUnavailable, ReasonFailedMount, ReasonFailedCreatePodSandBox,
-	ReasonCreateContainerConfigError, ReasonCreateContainerError, ReasonRunContainerError,
-	ReasonCrashLoopBackOff, ReasonReadinessProbeFailed, ReasonLivenessProbeFailed,
-	ReasonStartupProbeFailed, ReasonAdmissionDenied, ReasonOther,
+	ReasonRegistryUnavailable, ReasonRegistryUnauthorized, ReasonImageNotFound,
+	ReasonFailedMount, ReasonMountTimeout, ReasonFailedCreatePodSandBox, ReasonFailedCreatePodSandBoxCNI,
+	ReasonNetworkNotReady, ReasonCreateContainerConfigError, ReasonCreateContainerError, ReasonRunContainerError,
+	ReasonCrashLoopBackOff, ReasonOOMKilled, ReasonReadinessProbeFailed, ReasonLivenessProbeFailed,
+	ReasonStartupProbeFailed, ReasonAdmissionDenied, ReasonEvicted, ReasonOther,
 }
+
+// Node problems: the Reason of a NodeProblem event, a bounded set (metric
+// label values). Each is a step on the road to a NotReady or Unknown node,
+// or to evictions.
+const (
+	// "PLEG is not healthy": the kubelet's relist of the runtime took longer
+	// than 3 minutes; the node goes NotReady.
+	ProblemPLEGUnhealthy = "pleg_unhealthy"
+	// "container runtime is down", "Container runtime sanity check failed":
+	// the kubelet cannot reach the runtime.
+	ProblemRuntimeDown = "runtime_down"
+	// "Container runtime not ready": the runtime answers RuntimeReady=false.
+	ProblemRuntimeNotReady = "runtime_not_ready"
+	// "Container runtime network not ready": NetworkReady=false (no CNI).
+	ProblemNetworkNotReady = "network_not_ready"
+	// "Error updating node status, will retry": the API server did not take
+	// the node's status; past its grace period the node turns Unknown.
+	ProblemNodeStatusUpdate = "node_status_update_failed"
+	// "Failed to ensure lease exists" / "Failed to update lease": the
+	// node's heartbeat lease was not renewed; the node turns Unknown.
+	ProblemLeaseUpdate = "lease_update_failed"
+	// "Node became not ready": the kubelet itself set Ready=False.
+	ProblemNodeNotReady = "node_not_ready"
+	// "Image garbage collection failed multiple times in a row".
+	ProblemImageGCFailed = "image_gc_failed"
+	// "Disk usage on image filesystem is over the high threshold": image
+	// garbage collection starts removing images.
+	ProblemImageFSPressure = "image_fs_pressure"
+	// "Eviction manager: attempting to reclaim": a node pressure condition,
+	// by the resource the eviction manager reclaims.
+	ProblemDiskPressure   = "disk_pressure"   // ephemeral-storage, inodes (nodefs or imagefs)
+	ProblemMemoryPressure = "memory_pressure" // memory
+	ProblemPIDPressure    = "pid_pressure"    // pids
+)
+
+// Problems lists every node problem, in a stable order.
+var Problems = []string{
+	ProblemPLEGUnhealthy, ProblemRuntimeDown, ProblemRuntimeNotReady, ProblemNetworkNotReady,
+	ProblemNodeStatusUpdate, ProblemLeaseUpdate, ProblemNodeNotReady, ProblemImageGCFailed,
+	ProblemImageFSPressure, ProblemDiskPressure, ProblemMemoryPressure, ProblemPIDPressure,
+}
+
+// Exit reasons of containers as runtimes report them (the CRI's
+// ContainerStatus.reason): a bounded set for restart counts. Anything else
+// is ExitOther.
+const (
+	ExitCompleted          = "Completed"
+	ExitError              = "Error"
+	ExitOOMKilled          = "OOMKilled"
+	ExitContainerCannotRun = "ContainerCannotRun"
+	ExitDeadlineExceeded   = "DeadlineExceeded"
+	ExitUnknown            = "Unknown" // no exit seen before the restart
+	ExitOther              = "Other"
+)
+
+// ExitReasons lists the exit reasons, in a stable order.
+var ExitReasons = []string{ExitCompleted, ExitError, ExitOOMKilled, ExitContainerCannotRun, ExitDeadlineExceeded, ExitUnknown, ExitOther}

@@ -308,6 +308,9 @@ func containerdEvent(rec *record, t time.Time) (event.Event, bool) {
 			}
 		}
 	case 'r', 'T':
+		if rest, ok := strings.CutPrefix(m, "TaskOOM event "); ok {
+			return oomEvent(rest, t)
+		}
 		// The exit of a task. Sandbox exits that say so ("received sandbox
 		// exit event", "SandboxExit event") fall through. One exit may be
 		// logged under two of these texts, and 1.x logs the pause task's
@@ -352,7 +355,8 @@ func sandboxCall(rec *record, rest string, t time.Time) (event.Event, bool) {
 		}
 		ev.Kind, ev.SandboxID = event.SandboxReady, id
 	case strings.HasPrefix(after, "failed"):
-		ev.Kind, ev.Reason, ev.Message = event.SandboxFailed, event.ReasonFailedCreatePodSandBox, rec.get("error")
+		msg := rec.get("error")
+		ev.Kind, ev.Reason, ev.Message = event.SandboxFailed, classifySandboxError(msg), msg
 	default:
 		return event.Event{}, false
 	}
@@ -594,17 +598,97 @@ func exitTime(v string) (time.Time, bool) {
 }
 
 // classifyPullError maps a pull error's text to a failure reason. The
-// kubelet's own reasons for these cases are InvalidImageName (a reference
-// that does not parse) and RegistryUnavailable (CRI's ErrRegistryUnavailable,
-// whose text starts the error); anything else is ErrImagePull.
+// kubelet's own reasons are InvalidImageName (a reference that does not
+// parse) and RegistryUnavailable (CRI's ErrRegistryUnavailable, whose text
+// starts the error); everything else is ErrImagePull, which the text splits
+// further by what an operator does next: ImageNotFound (check the name and
+// tag), RegistryUnauthorized (check the pull secret), RegistryUnavailable
+// (check the registry and the node's way to it). A runtime that is itself
+// unreachable ("dial unix …") stays ErrImagePull: that is no registry's
+// fault.
 func classifyPullError(msg string) string {
+	has := func(subs ...string) bool {
+		for _, s := range subs {
+			if strings.Contains(msg, s) {
+				return true
+			}
+		}
+		return false
+	}
 	switch {
-	case strings.Contains(msg, "RegistryUnavailable"):
+	case has("RegistryUnavailable"):
 		return event.ReasonRegistryUnavailable
-	case strings.Contains(msg, "InvalidImageName"), strings.Contains(msg, "invalid reference format"):
+	case has("InvalidImageName", "invalid reference format", "Failed to apply default image tag", "couldn't parse image name"):
 		return event.ReasonInvalidImageName
+	case has("dial unix ", ".sock: connect"):
+		return event.ReasonErrImagePull
+	case has("401 Unauthorized", "403 Forbidden", "unauthorized:", "pull access denied", "authorization failed",
+		"no basic auth credentials", "authentication required", "denied: requested access"):
+		return event.ReasonRegistryUnauthorized
+	case has("code = NotFound", "manifest unknown", "name unknown", "404 Not Found", "repository does not exist") ||
+		(strings.HasSuffix(msg, ": not found") || strings.Contains(msg, ": not found\"")) && has("failed to resolve", "failed to pull"):
+		return event.ReasonImageNotFound
+	case has("dial tcp", "i/o timeout", "connection refused", "no such host", "TLS handshake", "x509: ", "tls: ",
+		"Service Unavailable", "Bad Gateway", "Gateway Timeout", "Internal Server Error", "connection reset by peer",
+		"network is unreachable", "no route to host", "server gave HTTP response to HTTPS client", "context deadline exceeded",
+		"code = DeadlineExceeded", "Client.Timeout exceeded"):
+		return event.ReasonRegistryUnavailable
 	}
 	return event.ReasonErrImagePull
+}
+
+// classifySandboxError tells a sandbox that failed in its network setup (the
+// CNI plugin, or no CNI configuration) from other sandbox failures (the
+// pause image, the OCI runtime, the runtime being down).
+func classifySandboxError(msg string) string {
+	for _, s := range []string{"failed to setup network for sandbox", "failed to create pod network sandbox",
+		"to CNI network", "plugin type=", "cni plugin not initialized", "NetworkPluginNotReady",
+		"networkPlugin cni failed", "failed to set up sandbox container", "No CNI configuration file"} {
+		if strings.Contains(msg, s) {
+			return event.ReasonFailedCreatePodSandBoxCNI
+		}
+	}
+	return event.ReasonFailedCreatePodSandBox
+}
+
+// oomEvent reads a TaskOOM: `container_id:"<id>"` (2.x) or
+// `&TaskOOM{ContainerID:<id>,XXX_unrecognized:[],}` (1.x). The kernel
+// killed a process in the container's cgroup for its memory limit.
+func oomEvent(rest string, t time.Time) (event.Event, bool) {
+	var id string
+	if body, ok := strings.CutPrefix(rest, "&TaskOOM{"); ok {
+		sc := structScanner{s: body}
+		for {
+			k, v, ok := sc.next()
+			if !ok {
+				break
+			}
+			if k == "ContainerID" {
+				id = v
+			}
+		}
+		if !sc.closed {
+			return event.Event{}, false
+		}
+	} else {
+		sc := protoScanner{s: rest}
+		for {
+			k, v, ok := sc.next()
+			if !ok {
+				break
+			}
+			if k == "container_id" {
+				id = v
+			}
+		}
+		if sc.bad {
+			return event.Event{}, false
+		}
+	}
+	if id == "" {
+		return event.Event{}, false
+	}
+	return event.Event{Kind: event.ContainerOOM, Time: t, ContainerID: id, Reason: event.ReasonOOMKilled}, true
 }
 
 // quoted reads the Go-quoted string at the start of s (as %q writes it) and

@@ -117,7 +117,7 @@ var containerdGolden = []struct {
 	{"returns sandbox id", event.Event{Kind: event.SandboxReady, Pod: podMissing, SandboxID: sbMissing}},
 	{`PullImage \"127.0.0.1:5000/nope:1\""`, event.Event{Kind: event.ImagePullStart, Image: "127.0.0.1:5000/nope:1"}},
 	{"trying next host", event.Event{Kind: event.Unrecognised}},
-	{`nope:1\" failed`, event.Event{Kind: event.ImagePullFailed, Image: "127.0.0.1:5000/nope:1", Reason: event.ReasonErrImagePull,
+	{`nope:1\" failed`, event.Event{Kind: event.ImagePullFailed, Image: "127.0.0.1:5000/nope:1", Reason: event.ReasonImageNotFound,
 		Message: `rpc error: code = NotFound desc = failed to pull and unpack image "127.0.0.1:5000/nope:1": failed to resolve image: 127.0.0.1:5000/nope:1: not found`}},
 	{"StopPodSandbox", event.Event{Kind: event.SandboxStopped, SandboxID: "34376a77e125be486a952cd58b5e71954c2c0ca3ec95bb9cae58090e11650421"}},
 	{"received sandbox exit event", event.Event{Kind: event.Unrecognised}},
@@ -240,7 +240,7 @@ func TestContainerdOtherLines(t *testing.T) {
 			// Constructed: "RunPodSandbox for %+v failed, error" with WithError.
 			name: "constructed: sandbox failed",
 			line: `time="2026-11-29T15:25:47.970887443Z" level=error msg="RunPodSandbox for name:\"web-vm\" uid:\"37ce7e5d26922d1f0d4b9c2642f91cc9\" namespace:\"default\" attempt:2 failed, error" error="rpc error: code = Unknown desc = failed to setup network for sandbox \"e5a8\": plugin type=\"flannel\" failed (add): loadFlannelSubnetEnv failed: open /run/flannel/subnet.env: no such file or directory"`,
-			want: event.Event{Kind: event.SandboxFailed, Pod: podWeb, Attempt: 2, Reason: event.ReasonFailedCreatePodSandBox,
+			want: event.Event{Kind: event.SandboxFailed, Pod: podWeb, Attempt: 2, Reason: event.ReasonFailedCreatePodSandBoxCNI,
 				Message: `rpc error: code = Unknown desc = failed to setup network for sandbox "e5a8": plugin type="flannel" failed (add): loadFlannelSubnetEnv failed: open /run/flannel/subnet.env: no such file or directory`},
 		},
 		{
@@ -382,7 +382,7 @@ func TestRuntimeJSON(t *testing.T) {
 		{`{"level":"info","msg":"RunPodSandbox for name:\"web-vm\" uid:\"37ce7e5d26922d1f0d4b9c2642f91cc9\" namespace:\"default\"","time":"2026-11-29T15:25:47.670887443Z"}`,
 			event.Event{Kind: event.SandboxStart, Pod: podWeb, Time: mustTime(t, "2026-11-29T15:25:47.670887443Z")}, Recognised},
 		{`{"level":"error","error":"rpc error: code = NotFound desc = not found","msg":"PullImage \"127.0.0.1:5000/nope:1\" failed","time":"2026-11-29T15:26:01.589584019Z"}`,
-			event.Event{Kind: event.ImagePullFailed, Image: "127.0.0.1:5000/nope:1", Reason: event.ReasonErrImagePull,
+			event.Event{Kind: event.ImagePullFailed, Image: "127.0.0.1:5000/nope:1", Reason: event.ReasonImageNotFound,
 				Message: "rpc error: code = NotFound desc = not found", Time: mustTime(t, "2026-11-29T15:26:01.589584019Z")}, Recognised},
 		// Keys in another order, and a non-string field.
 		{`{"time":"2026-11-29T15:25:47.808971822Z","msg":"Pulled image \"127.0.0.1:5000/busybox:1\" with image id \"sha256:a6bd5da480f753014e68afcfeca8c29be520231a45cfd202803786fcfe872cce\", repo tag \"127.0.0.1:5000/busybox:1\", repo digest \"127.0.0.1:5000/busybox@sha256:b77de7313de78ce23557d482d8d43a3ddfd38cd7c5af8cc5c3eda6b1f343caf4\", size \"1149670\" in 31.536298ms","level":"info","pid":17640}`,
@@ -448,18 +448,74 @@ func TestRuntimeTime(t *testing.T) {
 	}
 }
 
+// TestClassifyPullError: pull error texts as containerd, CRI-O and the
+// kubelet wrote them (real ones unless marked), each with the reason an
+// operator acts on.
 func TestClassifyPullError(t *testing.T) {
 	for msg, want := range map[string]string{
-		"rpc error: code = NotFound desc = failed to pull and unpack image": event.ReasonErrImagePull,
-		`failed to parse image reference "A": invalid reference format`:     event.ReasonInvalidImageName,
+		"rpc error: code = NotFound desc = failed to pull and unpack image": event.ReasonImageNotFound,
+		// containerd 2.4, the realnode recording.
+		`rpc error: code = NotFound desc = failed to pull and unpack image "127.0.0.1:5000/nope:1": failed to resolve image: 127.0.0.1:5000/nope:1: not found`: event.ReasonImageNotFound,
+		// containerd 1.7 on Docker Hub: a tag that does not exist.
+		`failed to pull and unpack image "docker.io/library/nginx:nope": failed to resolve reference "docker.io/library/nginx:nope": docker.io/library/nginx:nope: not found`: event.ReasonImageNotFound,
+		`Error response from daemon: manifest for nginx:nope not found: manifest unknown: manifest unknown`:                                                                   event.ReasonImageNotFound,
+		// Docker Hub for a private or missing repository.
+		`failed to pull and unpack image "docker.io/library/nginx-slim:0.8": failed to resolve reference "docker.io/library/nginx-slim:0.8": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed`: event.ReasonRegistryUnauthorized,
+		`failed to resolve reference "ghcr.io/acme/app:1": failed to authorize: failed to fetch anonymous token: unexpected status from GET request to https://ghcr.io/token?scope=repository%3Aacme%2Fapp%3Apull&service=ghcr.io: 401 Unauthorized`:                               event.ReasonRegistryUnauthorized,
+		`failed to resolve reference "123.dkr.ecr.us-east-1.amazonaws.com/app:1": unexpected status from HEAD request to https://123.dkr.ecr.us-east-1.amazonaws.com/v2/app/manifests/1: 403 Forbidden`:                                                                            event.ReasonRegistryUnauthorized,
+		`failed to pull and unpack image "registry.k8s.io/pause:3.6": failed to resolve reference "registry.k8s.io/pause:3.6": failed to do request: Head "https://registry.k8s.io/v2/pause/manifests/3.6": dial tcp 34.96.108.209:443: i/o timeout`:                               event.ReasonRegistryUnavailable,
+		`failed to resolve reference "reg.local:5000/app:1": failed to do request: Head "https://reg.local:5000/v2/app/manifests/1": dial tcp: lookup reg.local on 10.0.0.2:53: no such host`:                                                                                      event.ReasonRegistryUnavailable,
+		`failed to do request: Head "https://10.0.0.9:5000/v2/app/manifests/1": http: server gave HTTP response to HTTPS client`:                                                                                                                                                   event.ReasonRegistryUnavailable,
+		`failed to do request: Head "https://reg.local/v2/app/manifests/1": tls: failed to verify certificate: x509: certificate signed by unknown authority`:                                                                                                                      event.ReasonRegistryUnavailable,
+		`unexpected status from HEAD request to https://reg.local/v2/app/manifests/1: 503 Service Unavailable`:                                                                                                                                                                     event.ReasonRegistryUnavailable,
+		// The runtime itself is unreachable: no registry's fault.
+		`rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial unix /run/containerd/containerd.sock: connect: connection refused"`: event.ReasonErrImagePull,
+		`failed to parse image reference "A": invalid reference format`: event.ReasonInvalidImageName,
 		"InvalidImageName":                                        event.ReasonInvalidImageName,
 		"RegistryUnavailable: connection refused":                 event.ReasonRegistryUnavailable,
 		"rpc error: code = Unknown desc = RegistryUnavailable: x": event.ReasonRegistryUnavailable,
+		// Constructed: a failure the text does not explain.
+		"failed to extract layer sha256:abc: no space left on device": event.ReasonErrImagePull,
 		"": event.ReasonErrImagePull,
 	} {
 		if got := classifyPullError(msg); got != want {
 			t.Errorf("classifyPullError(%q) = %q, want %q", msg, got, want)
 		}
+	}
+}
+
+// TestClassifySandboxError: the CNI's failures are told apart.
+func TestClassifySandboxError(t *testing.T) {
+	for msg, want := range map[string]string{
+		`rpc error: code = Unknown desc = failed to setup network for sandbox "a71d": plugin type="vxlan" name="mycni" failed (add): invalid CIDR address: <nil>`:                                                                event.ReasonFailedCreatePodSandBoxCNI,
+		`rpc error: code = Unknown desc = failed to create pod network sandbox k8s_samplepod_default_5fa1_0(7517): error adding pod default_samplepod to CNI network "multus-cni-network": plugin type="multus" failed (add): x`: event.ReasonFailedCreatePodSandBoxCNI,
+		`rpc error: code = Unknown desc = failed to setup network for sandbox "e5a8": cni plugin not initialized`:                                                                                                                event.ReasonFailedCreatePodSandBoxCNI,
+		`rpc error: code = Unknown desc = failed to create containerd task: failed to create shim task: OCI runtime create failed`:                                                                                               event.ReasonFailedCreatePodSandBox,
+		`rpc error: code = DeadlineExceeded desc = failed to get sandbox image "registry.k8s.io/pause:3.6": failed to pull image "registry.k8s.io/pause:3.6": dial tcp: i/o timeout`:                                             event.ReasonFailedCreatePodSandBox,
+		`rpc error: code = Unavailable desc = error reading from server: EOF`:                                                                                                                                                    event.ReasonFailedCreatePodSandBox,
+	} {
+		if got := classifySandboxError(msg); got != want {
+			t.Errorf("classifySandboxError(%q) = %q, want %q", msg, got, want)
+		}
+	}
+}
+
+// TestOOMEvent reads containerd's TaskOOM lines (real, from public node
+// journals: 2.x protobuf text and 1.x struct rendering).
+func TestOOMEvent(t *testing.T) {
+	for line, id := range map[string]string{
+		`time="2026-10-02T14:14:06.821383123Z" level=info msg="TaskOOM event container_id:\"c44d2f7a9f1f16bb3f6922e7c02215d9618db819fc89f254817b5f52d91f74ea\""`:                                "c44d2f7a9f1f16bb3f6922e7c02215d9618db819fc89f254817b5f52d91f74ea",
+		`time="2022-03-15T09:22:41.553168162+09:00" level=info msg="TaskOOM event &TaskOOM{ContainerID:0527c6dd14e504ab8c406806e0ce182aec604a0dbeeefc4e94e1ee3550dda3db,XXX_unrecognized:[],}"`: "0527c6dd14e504ab8c406806e0ce182aec604a0dbeeefc4e94e1ee3550dda3db",
+	} {
+		res := Parse(line, time.Time{})
+		if res.Outcome != Recognised || res.Event.Kind != event.ContainerOOM || res.Event.ContainerID != id || res.Event.Reason != event.ReasonOOMKilled {
+			t.Errorf("%s:\n got %v %+v", line, res.Outcome, res.Event)
+		}
+	}
+	// Cut short: no ID.
+	res := Parse(`time="2022-03-15T09:22:41.553168162+09:00" level=info msg="TaskOOM event &TaskOOM{ContainerID:0527c6dd14e5"`, time.Time{})
+	if res.Event.Kind == event.ContainerOOM {
+		t.Errorf("a cut-short TaskOOM gave %+v", res.Event)
 	}
 }
 

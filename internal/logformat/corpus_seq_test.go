@@ -37,7 +37,13 @@ func (r *recorder) PullResult(result string) { r.add("pull-result %s", result) }
 func (r *recorder) Failure(s timeline.Stage, reason string, pod event.PodRef) {
 	r.add("failure %s %s %s", s, reason, pod.Key())
 }
-func (r *recorder) Evicted() { r.add("evicted") }
+func (r *recorder) Evicted()                   { r.add("evicted") }
+func (r *recorder) NodeProblem(problem string) { r.add("problem %s", problem) }
+func (r *recorder) KubeletStart()              { r.add("kubelet start") }
+func (r *recorder) ContainerRestart(reason string) {
+	r.add("restart %s", reason)
+}
+func (r *recorder) BackOff(d time.Duration) { r.add("backoff %s", d) }
 
 // seqLines returns the corpus lines of one seq, in corpus order.
 func seqLines(t *testing.T, seq string) []corpusLine {

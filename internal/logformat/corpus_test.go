@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -122,7 +123,7 @@ var labelKinds = map[string][]event.Kind{
 	"crashloop":         {event.ContainerBackOff},
 	"startup_tracker":   {event.StartupTracker},
 	"event_occurred":    {event.KubeEvent},
-	"other":             {event.Unrecognised, event.KubeEvent, event.PodSyncError, event.KubeletStart},
+	"other":             {event.Unrecognised, event.KubeEvent, event.PodSyncError, event.KubeletStart, event.NodeProblem},
 }
 
 func TestCorpus(t *testing.T) {
@@ -263,11 +264,48 @@ func TestCorpusNoStartKindsFromOtherLines(t *testing.T) {
 		}
 		res := logformat.Parse(cl.Line, time.Time{})
 		switch res.Event.Kind {
-		case event.Unrecognised, event.KubeEvent, event.KubeletStart:
+		case event.Unrecognised, event.KubeEvent, event.KubeletStart, event.NodeProblem:
 			continue
 		}
 		if exps[i].Note == "" && exps[i].Kind != string(event.PodSyncError) {
 			t.Errorf("line %d, labelled other, gives %s with no note: %s", i, res.Event.Kind, cl.Line)
 		}
+	}
+}
+
+// failureLabels are the corpus labels of lines that report a failure.
+var failureLabels = map[string]bool{
+	"pull_failed": true, "pull_backoff": true, "mount_failed": true, "sandbox_failed": true,
+	"probe_failed": true, "crashloop": true,
+}
+
+// TestCorpusFailureReasons: every failure line that is recognised carries a
+// reason of the bounded set (a metric label value), and every node problem
+// one of the bounded problems; the expectations pin which one.
+func TestCorpusFailureReasons(t *testing.T) {
+	lines, exps := loadCorpus(t)
+	failures := 0
+	for i, cl := range lines {
+		res := logformat.Parse(cl.Line, time.Time{})
+		ev := res.Event
+		switch {
+		case ev.Kind == event.NodeProblem:
+			if !slices.Contains(event.Problems, ev.Reason) {
+				t.Errorf("line %d: node problem %q is not among event.Problems", i, ev.Reason)
+			}
+		case failureLabels[cl.Event] && ev.Kind != event.Unrecognised && ev.Kind != event.ProbeStatus:
+			failures++
+			if !slices.Contains(event.Reasons, ev.Reason) {
+				t.Errorf("line %d (%s): reason %q is not among event.Reasons", i, cl.Event, ev.Reason)
+			}
+			if exps[i].Reason != ev.Reason {
+				t.Errorf("line %d: reason %q, expectation says %q", i, ev.Reason, exps[i].Reason)
+			}
+		case failureLabels[cl.Event] && exps[i].Note == "":
+			t.Errorf("line %d (%s) gives %s without a note saying why", i, cl.Event, ev.Kind)
+		}
+	}
+	if failures < 43 {
+		t.Errorf("only %d failure lines classified; the corpus has more", failures)
 	}
 }

@@ -73,7 +73,27 @@ func parseKlogText(line string, recv time.Time) (Result, bool) {
 	if end+2 <= len(rest) {
 		body = rest[end+2:]
 	}
-	return parseKlogBody(body, line[0], t), true
+	res := parseKlogBody(body, line[0], t)
+	res.Event.PID = headerPID(rest[:end])
+	return res, true
+}
+
+// headerPID reads the thread ID (the PID) that starts the header's tail,
+// "  17689 server.go:545"; 0 when there is none.
+func headerPID(tail string) int {
+	tail = strings.TrimLeft(tail, " ")
+	n := 0
+	for i := 0; i < len(tail) && i < 10; i++ {
+		c := tail[i]
+		if c == ' ' {
+			return n
+		}
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	return 0
 }
 
 // parseKlogBody reads what follows a klog header: a quoted message and

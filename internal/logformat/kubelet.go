@@ -44,7 +44,7 @@ func kubeletEvent(r *record) (event.Event, bool) {
 		// The CRI client's own error line (remote_runtime.go, log.go in
 		// 1.33+): it names no pod, but says a sandbox failed.
 		"RunPodSandbox from runtime service failed":
-		return event.Event{Kind: event.SandboxFailed, Pod: r.pod(), Reason: event.ReasonFailedCreatePodSandBox, Message: r.get("err")}, true
+		return event.Event{Kind: event.SandboxFailed, Pod: r.pod(), Reason: classifySandboxError(r.get("err")), Message: r.get("err")}, true
 	case "Failed to pull image", "PullImage from image service failed":
 		return event.Event{Kind: event.ImagePullFailed, Pod: r.pod(), Image: r.whole("image"), Reason: classifyPullError(r.get("err")), Message: r.get("err")}, true
 	case "Error syncing pod, skipping":
@@ -75,6 +75,24 @@ func kubeletEvent(r *record) (event.Event, bool) {
 		return kubeEvent(r.whole("object"), r.whole("kind"), r.whole("fieldPath"), r.whole("reason"), r.get("message"))
 	case "Kubelet version":
 		return event.Event{Kind: event.KubeletStart, Message: r.whole("kubeletVersion")}, true
+	case "Eviction manager: pod is evicted successfully":
+		return event.Event{Kind: event.PodEvicted, Pod: r.pod(), Reason: event.ReasonEvicted}, true
+	case "Skipping pod synchronization":
+		return syncSkipped(r.get("err"))
+	case "Eviction manager: attempting to reclaim":
+		return pressure(r.whole("resourceName"))
+	}
+	if p, ok := nodeProblems[m]; ok {
+		msg := r.get("err")
+		switch m {
+		case "Container runtime not ready":
+			msg = r.get("runtimeReady")
+		case "Container runtime network not ready":
+			msg = r.get("networkReady")
+		case "Node became not ready":
+			msg = r.get("condition")
+		}
+		return event.Event{Kind: event.NodeProblem, Reason: p, Message: msg}, true
 	}
 	// Messages that embed their details (the volume messages) or that are
 	// unstructured (old kubelets, klog.Errorf).
@@ -100,18 +118,98 @@ func kubeletEvent(r *record) (event.Event, bool) {
 		return oldSyncError(m)
 	case strings.HasPrefix(m, "RunPodSandbox from runtime service failed: "):
 		// <=1.20, unstructured; names no pod.
-		return event.Event{Kind: event.SandboxFailed, Reason: event.ReasonFailedCreatePodSandBox, Message: m[len("RunPodSandbox from runtime service failed: "):]}, true
+		msg := m[len("RunPodSandbox from runtime service failed: "):]
+		return event.Event{Kind: event.SandboxFailed, Reason: classifySandboxError(msg), Message: msg}, true
 	case strings.HasPrefix(m, "CreatePodSandbox for pod \""), strings.HasPrefix(m, "createPodSandbox for pod \""):
 		// <=1.20: CreatePodSandbox for pod "name_ns(uid)" failed: <err>
 		// (kuberuntime_sandbox.go), createPodSandbox … (kuberuntime_manager.go).
 		rest := m[len("CreatePodSandbox for pod "):]
 		if v, n, ok := scanValue(rest); ok && strings.HasPrefix(rest[n:], " failed: ") {
-			return event.Event{Kind: event.SandboxFailed, Pod: formatPod(v), Reason: event.ReasonFailedCreatePodSandBox, Message: rest[n+len(" failed: "):]}, true
+			msg := rest[n+len(" failed: "):]
+			return event.Event{Kind: event.SandboxFailed, Pod: formatPod(v), Reason: classifySandboxError(msg), Message: msg}, true
 		}
 	case strings.Contains(m, " probe for \""):
 		return oldProbe(m)
+	case strings.HasPrefix(m, "skipping pod synchronization - "):
+		// <=1.19: skipping pod synchronization - PLEG is not healthy: …
+		return syncSkipped(m[len("skipping pod synchronization - "):])
+	}
+	// Unstructured node problems of kubelets before structured logging
+	// (<=1.19), and the lease controller's printf form of that era.
+	for _, u := range oldNodeProblems {
+		if strings.HasPrefix(m, u.prefix) {
+			return event.Event{Kind: event.NodeProblem, Reason: u.problem, Message: m}, true
+		}
 	}
 	return event.Event{}, false
+}
+
+// nodeProblems maps the kubelet's structured messages about the node's own
+// health (all logged at every verbosity, as errors or V0) to a problem.
+var nodeProblems = map[string]string{
+	"Container runtime sanity check failed":     event.ProblemRuntimeDown,
+	"Container runtime not ready":               event.ProblemRuntimeNotReady,
+	"Container runtime network not ready":       event.ProblemNetworkNotReady,
+	"Error updating node status, will retry":    event.ProblemNodeStatusUpdate,
+	"Unable to update node status":              event.ProblemNodeStatusUpdate,
+	"Failed to ensure lease exists, will retry": event.ProblemLeaseUpdate,
+	"Failed to update lease":                    event.ProblemLeaseUpdate,
+	"Node became not ready":                     event.ProblemNodeNotReady,
+	// "… failed once" is left out: every kubelet logs it at start, before
+	// its stats are initialised.
+	"Image garbage collection failed multiple times in a row":                                                   event.ProblemImageGCFailed,
+	"Disk usage on image filesystem is over the high threshold, trying to free bytes down to the low threshold": event.ProblemImageFSPressure,
+}
+
+// oldNodeProblems are the printf forms of the same messages.
+var oldNodeProblems = []struct{ prefix, problem string }{
+	{"Error updating node status, will retry: ", event.ProblemNodeStatusUpdate},
+	{"failed to ensure lease exists, will retry", event.ProblemLeaseUpdate},
+	{"failed to update lease, error: ", event.ProblemLeaseUpdate},
+	{"Container runtime network not ready: ", event.ProblemNetworkNotReady},
+	{"Container runtime not ready: ", event.ProblemRuntimeNotReady},
+	{"Image garbage collection failed multiple times in a row: ", event.ProblemImageGCFailed},
+}
+
+// syncSkipped reads why the kubelet's sync loop skipped a round: the runtime
+// state's aggregated errors, e.g. "[container runtime is down, PLEG is not
+// healthy: pleg was last seen active 3m5s ago; threshold is 3m0s]". A
+// kubelet that has just started says "container runtime status check may
+// not have completed yet" and "pleg has yet to be successful": that is
+// not a problem. Of several errors, the PLEG's is named (the one that turns
+// the node NotReady).
+func syncSkipped(err string) (event.Event, bool) {
+	ev := event.Event{Kind: event.NodeProblem, Message: err}
+	switch {
+	case strings.Contains(err, "PLEG is not healthy: pleg was last seen active"):
+		ev.Reason = event.ProblemPLEGUnhealthy
+	case strings.Contains(err, "container runtime is down"):
+		ev.Reason = event.ProblemRuntimeDown
+	case strings.Contains(err, "container runtime not ready"):
+		ev.Reason = event.ProblemRuntimeNotReady
+	case strings.Contains(err, "network is not ready"):
+		ev.Reason = event.ProblemNetworkNotReady
+	default:
+		return event.Event{}, false
+	}
+	return ev, true
+}
+
+// pressure reads the resource the eviction manager reclaims (its
+// resourceToReclaim: memory, ephemeral-storage, inodes, pids).
+func pressure(resource string) (event.Event, bool) {
+	ev := event.Event{Kind: event.NodeProblem, Message: resource}
+	switch resource {
+	case "memory":
+		ev.Reason = event.ProblemMemoryPressure
+	case "ephemeral-storage", "inodes":
+		ev.Reason = event.ProblemDiskPressure
+	case "pids":
+		ev.Reason = event.ProblemPIDPressure
+	default:
+		return event.Event{}, false
+	}
+	return ev, true
 }
 
 // pod returns the pod a structured line names: its pod key (klog.KObj) and,
@@ -440,21 +538,31 @@ func syncError(pod event.PodRef, msg string) (event.Event, bool) {
 			ev.Container = ""
 		}
 	}
+	if strings.HasPrefix(msg, "network is not ready: ") {
+		// The kubelet starts no pod while the runtime's network is not
+		// ready (no CNI configuration yet): before the sandbox.
+		ev.Reason = event.ReasonNetworkNotReady
+		return ev, true
+	}
 	switch ev.Reason {
 	case event.ReasonErrImagePull, event.ReasonInvalidImageName, event.ReasonErrImageNeverPull, event.ReasonRegistryUnavailable:
 		ev.Kind = event.ImagePullFailed
 		ev.Image = pullErrorImage(ev.Message)
+		if ev.Reason == event.ReasonErrImagePull {
+			ev.Reason = classifyPullError(ev.Message)
+		}
 	case event.ReasonImagePullBackOff:
 		ev.Kind = event.ImagePullBackOff
 		ev.Image = quotedAfter(ev.Message, "Back-off pulling image ")
 	case event.ReasonCrashLoopBackOff:
 		ev.Kind = event.ContainerBackOff
+		ev.Duration, ev.HasDuration = backOffDuration(ev.Message)
 	case event.ReasonCreateContainerConfigError, event.ReasonCreateContainerError:
 		ev.Kind = event.ContainerCreateFailed
 	case event.ReasonRunContainerError:
 		ev.Kind = event.ContainerStartFailed
 	case "CreatePodSandboxError":
-		ev.Kind, ev.Reason = event.SandboxFailed, event.ReasonFailedCreatePodSandBox
+		ev.Kind, ev.Reason = event.SandboxFailed, classifySandboxError(ev.Message)
 	default:
 		if strings.Contains(msg, "unmounted volumes=") || strings.HasPrefix(msg, "unable to attach or mount volumes") {
 			ev.Kind, ev.Reason = event.VolumeMountFailed, event.ReasonFailedMount
@@ -563,15 +671,31 @@ func backOffErr(err string) (event.Event, bool) {
 	if i := strings.Index(err, " pod="); i >= 0 {
 		ev.Pod = formatPod(err[i+len(" pod="):])
 	}
-	if i := strings.Index(err, "back-off "); i >= 0 {
-		rest := err[i+len("back-off "):]
-		if sp := strings.IndexByte(rest, ' '); sp >= 0 {
-			if d, e := time.ParseDuration(rest[:sp]); e == nil {
-				ev.Duration, ev.HasDuration = d, true
-			}
-		}
-	}
+	ev.Duration, ev.HasDuration = backOffDuration(err)
 	return ev, true
+}
+
+// backOffDuration reads the back-off the kubelet applies before the next
+// restart from "back-off 1m20s restarting failed container=…" (and the
+// capitalised "Back-off 5m0s restarting …" of old kubelets).
+func backOffDuration(msg string) (time.Duration, bool) {
+	i := strings.Index(msg, "back-off ")
+	if i < 0 {
+		i = strings.Index(msg, "Back-off ")
+	}
+	if i < 0 {
+		return 0, false
+	}
+	rest := msg[i+len("back-off "):]
+	sp := strings.IndexByte(rest, ' ')
+	if sp < 0 || !strings.HasPrefix(rest[sp:], " restarting") {
+		return 0, false
+	}
+	d, err := time.ParseDuration(rest[:sp])
+	if err != nil || d < 0 {
+		return 0, false
+	}
+	return d, true
 }
 
 func probeReason(probeType string) string {
@@ -704,7 +828,9 @@ func kubeEvent(object, kind, fieldPath, reason, msg string) (event.Event, bool) 
 	case "FailedMount":
 		ev.Kind, ev.Reason = event.VolumeMountFailed, event.ReasonFailedMount
 	case "FailedCreatePodSandBox":
-		ev.Kind, ev.Reason = event.SandboxFailed, event.ReasonFailedCreatePodSandBox
+		ev.Kind, ev.Reason = event.SandboxFailed, classifySandboxError(msg)
+	case "Evicted":
+		ev.Kind, ev.Reason = event.PodEvicted, event.ReasonEvicted
 	case "Killing":
 		ev.Kind, ev.Reason = event.ContainerKilling, ""
 	case "ErrImageNeverPull":

@@ -330,8 +330,8 @@ func init() {
 	vol := func(k event.Kind, name, plugin string) kubeWant {
 		return kubeWant{kind: k, pod: web, uid: webUID, volume: name, plugin: plugin}
 	}
-	pullFailed := kubeWant{kind: event.ImagePullFailed, reason: event.ReasonErrImagePull, image: nope}
-	syncPullFailed := kubeWant{kind: event.ImagePullFailed, pod: missing, uid: missingUID, container: "main", reason: event.ReasonErrImagePull, image: nope}
+	pullFailed := kubeWant{kind: event.ImagePullFailed, reason: event.ReasonImageNotFound, image: nope}
+	syncPullFailed := kubeWant{kind: event.ImagePullFailed, pod: missing, uid: missingUID, container: "main", reason: event.ReasonImageNotFound, image: nope}
 	backOff := kubeWant{kind: event.ImagePullBackOff, pod: missing, uid: missingUID, container: "main", reason: event.ReasonImagePullBackOff, image: nope}
 	for k, v := range map[string]kubeWant{
 		"15:25:42.114685": {kind: event.KubeletStart},

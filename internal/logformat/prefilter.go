@@ -26,6 +26,12 @@ var kubeletHeads = heads{
 	"operationExecutor.VerifyControllerAttachedVolume started for volume ",
 	"operationExecutor.MountVolume started for volume ", "MountVolume.SetUp succeeded for volume ",
 	"Operation for ", "Event(v1.ObjectReference{",
+	"Eviction manager: pod is evicted successfully", "Skipping pod synchronization", "Eviction manager: attempting to reclaim",
+	"Container runtime sanity check failed", "Container runtime not ready", "Container runtime network not ready",
+	"Error updating node status, will retry", "Unable to update node status", "Failed to ensure lease exists, will retry",
+	"Failed to update lease", "Node became not ready", "Image garbage collection failed multiple times in a row",
+	"Disk usage on image filesystem is over the high threshold, trying to free bytes down to the low threshold",
+	"skipping pod synchronization - ", "failed to ensure lease exists, will retry", "failed to update lease, error: ",
 }
 
 // kubeletContains: text found anywhere in messages kubeletEvent maps.
@@ -36,7 +42,7 @@ var kubeletContains = []string{` probe for \"`}
 var runtimeHeads = heads{
 	"RunPodSandbox for ", "RunPodsandbox for ", "PullImage ", "Pulled image ", "CreateContainer within sandbox ",
 	"StartContainer for ", "StopPodSandbox for ", "received container exit event ", "received exit event ",
-	"TaskExit event ",
+	"TaskExit event ", "TaskOOM event ",
 	// CRI-O
 	"Running pod sandbox: ", "Ran pod sandbox ", "Pulling image: ", "Pulled image: ", "Creating container: ",
 	"Created container ", "Starting container: ", "Started container",

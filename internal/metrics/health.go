@@ -67,7 +67,14 @@ type CRIHealth struct {
 	Requests   *prometheus.CounterVec // by method and gRPC code
 	Reconnects prometheus.Counter
 	Mode       *prometheus.GaugeVec
+	// Condition is the runtime's own Status conditions (RuntimeReady,
+	// NetworkReady): 1 true, 0 false.
+	Condition *prometheus.GaugeVec
 }
+
+// CRIConditions are the runtime conditions exported, the two every CRI
+// runtime must report.
+var CRIConditions = []string{"RuntimeReady", "NetworkReady"}
 
 // NewCRIHealth registers the CRI source's metrics with reg.
 func NewCRIHealth(reg prometheus.Registerer) *CRIHealth {
@@ -85,6 +92,10 @@ func NewCRIHealth(reg prometheus.Registerer) *CRIHealth {
 			Help: "1 for how the CRI source reads the runtime: events (GetContainerEvents stream) or poll (list calls).",
 		}, []string{"mode"}),
 	}
-	reg.MustRegister(c.Requests, c.Reconnects, c.Mode)
+	c.Condition = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: "podstart", Name: "cri_condition",
+		Help: "The container runtime's Status conditions: RuntimeReady (0: the runtime cannot run containers; check systemctl status containerd) and NetworkReady (0: no pod network, the CNI plugin is not ready; check /etc/cni/net.d). RuntimeReady is 0 too while the runtime does not answer (podstart_source_up{source=\"cri\"} 0).",
+	}, []string{"condition"})
+	reg.MustRegister(c.Requests, c.Reconnects, c.Mode, c.Condition)
 	return c
 }

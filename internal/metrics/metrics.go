@@ -5,6 +5,7 @@
 package metrics
 
 import (
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -47,6 +48,10 @@ type Sink struct {
 	pulls    *prometheus.CounterVec
 	failures *prometheus.CounterVec
 	evicted  prometheus.Counter
+	problems *prometheus.CounterVec
+	starts   prometheus.Counter
+	restarts *prometheus.CounterVec
+	backoff  prometheus.Histogram
 }
 
 func histogram(name, help string, buckets []float64, labels []string) *prometheus.HistogramVec {
@@ -95,7 +100,30 @@ func NewSink(reg prometheus.Registerer, opts Options) *Sink {
 			Help: "Pods dropped from the timeline before their TTL because the tracked-pod cap was reached.",
 		}),
 	}
-	reg.MustRegister(s.stage, s.startup, s.pull, s.mount, s.pulls, s.failures, s.evicted)
+	s.problems = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "podstart", Name: "node_problems_total",
+		Help: "Kubelet log lines about the node's own health, by problem: pleg_unhealthy, runtime_down, runtime_not_ready, network_not_ready (the node goes NotReady), node_status_update_failed, lease_update_failed (the node goes Unknown), node_not_ready, image_gc_failed, image_fs_pressure, disk_pressure, memory_pressure, pid_pressure (evictions follow). Any increase: read the kubelet's journal around it (docs/troubleshooting.md).",
+	}, []string{"problem"})
+	s.starts = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: "podstart", Name: "kubelet_starts_total",
+		Help: "Kubelet starts seen in the journal (its version line, or a new kubelet PID). An increase outside maintenance is a kubelet crash or restart: check systemctl status kubelet.",
+	})
+	s.restarts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "podstart", Name: "container_restarts_total",
+		Help: "Container restarts by how the previous attempt ended: Completed, Error, OOMKilled (raise the memory limit), ContainerCannotRun, DeadlineExceeded, Unknown (no exit seen), Other.",
+	}, []string{"reason"})
+	s.backoff = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Namespace: "podstart", Name: "crashloop_backoff_seconds",
+		Help:    "Back-off the kubelet applies before restarting a crash-looping container, observed once per step (10s doubling to 5m); observations at 300 are containers at the longest back-off.",
+		Buckets: []float64{10, 20, 40, 80, 160, 300, 600},
+	})
+	reg.MustRegister(s.stage, s.startup, s.pull, s.mount, s.pulls, s.failures, s.evicted, s.problems, s.starts, s.restarts, s.backoff)
+	for _, p := range event.Problems {
+		s.problems.WithLabelValues(p)
+	}
+	for _, r := range event.ExitReasons {
+		s.restarts.WithLabelValues(r)
+	}
 	// Pre-create the bounded series so that rates start at zero and an
 	// alert sees the first observation of each (rate() needs a sample
 	// before it).
@@ -189,6 +217,28 @@ func (s *Sink) Failure(st timeline.Stage, reason string, pod event.PodRef) {
 
 // Evicted implements timeline.Observer.
 func (s *Sink) Evicted() { s.evicted.Inc() }
+
+// NodeProblem implements timeline.Observer. A problem outside the bounded
+// set is not exported.
+func (s *Sink) NodeProblem(problem string) {
+	if slices.Contains(event.Problems, problem) {
+		s.problems.WithLabelValues(problem).Inc()
+	}
+}
+
+// KubeletStart implements timeline.Observer.
+func (s *Sink) KubeletStart() { s.starts.Inc() }
+
+// ContainerRestart implements timeline.Observer.
+func (s *Sink) ContainerRestart(reason string) {
+	if !slices.Contains(event.ExitReasons, reason) {
+		reason = event.ExitOther
+	}
+	s.restarts.WithLabelValues(reason).Inc()
+}
+
+// BackOff implements timeline.Observer.
+func (s *Sink) BackOff(d time.Duration) { s.backoff.Observe(d.Seconds()) }
 
 // SizeClass returns the kubelet's image size label (image_size_in_bytes of
 // kubelet_image_pull_duration_seconds) for a size in bytes.

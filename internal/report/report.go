@@ -74,6 +74,13 @@ func Table(w io.Writer, pods []timeline.PodView) error {
 			}
 			fmt.Fprintf(w, "  FAILED %s %s%s (x%d): %s\n", f.Stage, f.Reason, who, f.Count, oneLine(f.Message, 160))
 		}
+		if st := p.Stuck; st != nil {
+			why := ""
+			if st.Reason != "" {
+				why = fmt.Sprintf(" %s: %s", st.Reason, oneLine(st.Message, 160))
+			}
+			fmt.Fprintf(w, "  STUCK in %s for %s since %s%s\n", st.Stage, dur(st.Seconds), st.Since.Format(time.RFC3339), why)
+		}
 	}
 	return nil
 }

@@ -56,12 +56,26 @@ type pod struct {
 	// failedImage is the image of a failed pull whose container was not
 	// named yet ("Failed to pull image" comes before "Error syncing pod").
 	failedImage string
+
+	// resync: the pod was first seen, by its volumes or admission only,
+	// right after a kubelet start. A restarted kubelet re-admits and
+	// re-verifies the volumes of every pod it already runs; such a pod is
+	// not taken to be in its volumes stage until it shows a start step of
+	// its own (a sandbox request).
+	resync bool
+	// mountTimedOut: the MountTimeout failure was derived.
+	mountTimedOut bool
+	evicted       bool
+	// A crash loop: the first and the latest back-off of the current
+	// streak (back-offs no further apart than crashLoopGap).
+	backoffFirst, backoffLast time.Time
 }
 
 type volume struct {
 	name, plugin string
 	iv           Interval
 	emitted      bool
+	mountStarted bool // "MountVolume started" seen, not only the attach check
 }
 
 type container struct {
@@ -84,6 +98,15 @@ type container struct {
 	exited        Point
 	exitCode      *int
 	exitReason    string
+	// oom: the runtime reported an OOM kill in the container.
+	oom bool
+	// oomCounted: the OOMKilled failure was counted for this attempt.
+	oomCounted bool
+	// restartCounted: this attempt was counted as a restart.
+	restartCounted bool
+	// backoff is the last back-off the kubelet stated for this container
+	// name (kept on the newest attempt).
+	backoff time.Duration
 }
 
 type failure struct {

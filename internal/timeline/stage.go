@@ -30,6 +30,10 @@ const (
 // Stages lists the duration stages in pod start order.
 var Stages = []Stage{StageVolumes, StageSandbox, StageImagePull, StageContainerCreate, StageContainerStart, StageInitContainers, StageReadiness}
 
+// StuckStages are the stages a pod can be in while it has not finished
+// starting: the label values of podstart_pods_in_stage, in pod start order.
+var StuckStages = []Stage{StageVolumes, StageSandbox, StageImagePull, StageContainerCreate, StageContainerStart, StageReadiness}
+
 // Scope names a whole-pod total.
 type Scope string
 
@@ -62,6 +66,18 @@ type Observer interface {
 	PullResult(result string)
 	Failure(s Stage, reason string, pod event.PodRef)
 	Evicted()
+	// NodeProblem is told each kubelet line about a problem of the node
+	// (one of event.Problems).
+	NodeProblem(problem string)
+	// KubeletStart is told each kubelet start: its start line, or lines
+	// from a new kubelet PID without one.
+	KubeletStart()
+	// ContainerRestart is told each restart of a container, with how its
+	// previous attempt ended (one of event.ExitReasons).
+	ContainerRestart(exitReason string)
+	// BackOff is told each new back-off the kubelet applies to a
+	// crash-looping container (10s doubling to 5m), once per step.
+	BackOff(d time.Duration)
 }
 
 // Point is one end of an interval and who reported it.

@@ -49,6 +49,12 @@ type Timeline struct {
 	// the pods kept for /pods and the report.
 	active []*pod
 	clock  time.Time // latest event time seen
+
+	// The kubelet process: the PID of its latest lines, the PID whose start
+	// was last counted, and when it last started.
+	kubeletPID     int
+	countedPID     int
+	kubeletStartAt time.Time
 }
 
 // New returns an empty timeline that reports to obs.
@@ -102,7 +108,16 @@ func (tl *Timeline) Flush() {
 	for _, p := range tl.pods {
 		tl.emitReady(p, farFuture)
 		tl.settle(p, time.Time{}, true)
+		tl.mountTimeout(p, tl.clock)
 	}
+}
+
+// Clock returns the time of the latest event applied: "now" for a journal
+// that is read once.
+func (tl *Timeline) Clock() time.Time {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	return tl.clock
 }
 
 // farFuture makes every held end final.
@@ -116,7 +131,13 @@ func (tl *Timeline) Len() int {
 }
 
 func (tl *Timeline) apply(ev event.Event) {
+	if ev.Source == event.SourceKubelet {
+		tl.kubeletProcess(ev)
+	}
 	switch ev.Kind {
+	case event.NodeProblem:
+		tl.obs.NodeProblem(ev.Reason)
+		return
 	case event.ImagePullStart, event.ImagePulled, event.ImagePullDetail, event.ImagePullFailed:
 		if ev.Pod.Key() == "" && ev.Pod.UID == "" && ev.SandboxID == "" {
 			tl.runtimePull(ev)
@@ -204,6 +225,10 @@ func (tl *Timeline) lookup(ev event.Event) *pod {
 	// A new incarnation of a name replaces the old one in byName; the old
 	// one stays reachable by UID, sandbox and container IDs.
 	p := newPod(ref, Point{ev.Time, ev.Source})
+	switch ev.Kind {
+	case event.PodAdd, event.VolumeVerifyStarted, event.VolumeMountStarted:
+		p.resync = !tl.kubeletStartAt.IsZero() && ev.Time.Sub(tl.kubeletStartAt) < resyncWindow
+	}
 	tl.pods = append(tl.pods, p)
 	if ref.UID != "" {
 		tl.byUID[ref.UID] = p
@@ -258,6 +283,7 @@ func (tl *Timeline) applyPod(ev event.Event) {
 		}
 		if v != nil && ev.Kind == event.VolumeMountStarted {
 			v.iv.Start = at // the mount itself starts here; verify is the attach check before it
+			v.mountStarted = true
 		}
 	case event.VolumeMounted:
 		if v := tl.volume(p, ev); v != nil && v.iv.End.IsZero() {
@@ -271,6 +297,7 @@ func (tl *Timeline) applyPod(ev event.Event) {
 		tl.volume(p, ev)
 		tl.fail(p, StageVolumes, ev)
 	case event.SandboxStart:
+		p.resync = false
 		switch {
 		case ev.Attempt > 0 && ev.SandboxID == "" && p.sbAttempt < ev.Attempt:
 			// A new sandbox for the pod (the old one died): a new interval.
@@ -344,6 +371,7 @@ func (tl *Timeline) applyPod(ev event.Event) {
 		if c == nil {
 			return
 		}
+		tl.restart(p, c)
 		if c.create.Start.IsZero() {
 			c.create.Start = at
 		}
@@ -378,13 +406,17 @@ func (tl *Timeline) applyPod(ev event.Event) {
 					c.exitReason = ev.Reason
 				}
 			}
+			tl.oomKilled(p, c, ev)
+		}
+	case event.ContainerOOM:
+		if c := p.containerByID(ev.ContainerID); c != nil {
+			c.oom = true
 		}
 	case event.ContainerBackOff:
-		st := StageContainerStart
-		if p.readyDone {
-			st = StageRunning
-		}
-		tl.fail(p, st, ev)
+		tl.backOff(p, ev)
+	case event.PodEvicted:
+		p.evicted = true
+		tl.fail(p, StageRunning, ev)
 	case event.ProbeFailed:
 		st := StageReadiness
 		if p.readyDone {
@@ -412,9 +444,134 @@ func (tl *Timeline) applyPod(ev event.Event) {
 	case event.PodAdmissionDenied:
 		tl.fail(p, StageVolumes, ev)
 	case event.PodSyncError:
-		if ev.Reason != event.ReasonOther {
+		switch ev.Reason {
+		case event.ReasonOther:
+		case event.ReasonNetworkNotReady:
+			tl.fail(p, StageSandbox, ev)
+		default:
 			tl.fail(p, StageContainerStart, ev)
 		}
+	}
+}
+
+// resyncWindow: pods first seen this soon after a kubelet start, by their
+// volumes or admission only, may be pods the kubelet already ran.
+const resyncWindow = 2 * time.Minute
+
+// kubeletProcess counts kubelet starts: the start line, or the first line
+// of a new kubelet PID when its start line was not seen (the journal began
+// after it, or dropped it).
+func (tl *Timeline) kubeletProcess(ev event.Event) {
+	start := false
+	switch {
+	case ev.Kind == event.KubeletStart && (ev.PID == 0 || ev.PID != tl.countedPID):
+		start = true
+	case ev.PID != 0 && tl.kubeletPID != 0 && ev.PID != tl.kubeletPID && ev.PID != tl.countedPID:
+		start = true
+	}
+	if ev.PID != 0 {
+		tl.kubeletPID = ev.PID
+	}
+	if !start {
+		return
+	}
+	tl.countedPID = ev.PID
+	tl.kubeletStartAt = ev.Time
+	tl.obs.KubeletStart()
+}
+
+// restart counts a container attempt after the first as a restart, with how
+// the attempt before it ended.
+func (tl *Timeline) restart(p *pod, c *container) {
+	if c.restartCounted || c.attempt == 0 {
+		return
+	}
+	c.restartCounted = true
+	var prev *container
+	for _, x := range p.containers {
+		if x != c && x.name == c.name && x.attempt < c.attempt && (prev == nil || x.attempt > prev.attempt) {
+			prev = x
+		}
+	}
+	if prev != nil {
+		c.backoff = prev.backoff
+	}
+	tl.obs.ContainerRestart(exitReason(prev))
+}
+
+// exitReason says how a container attempt ended, as a bounded label: the
+// CRI's reason when it gave one, else what containerd would say for the
+// exit code (0 Completed, else Error; OOMKilled after a TaskOOM and a
+// SIGKILL), Unknown when no exit was seen.
+func exitReason(c *container) string {
+	if c == nil {
+		return event.ExitUnknown
+	}
+	switch c.exitReason {
+	case event.ExitCompleted, event.ExitError, event.ExitOOMKilled, event.ExitContainerCannotRun, event.ExitDeadlineExceeded:
+		return c.exitReason
+	case "":
+	default:
+		return event.ExitOther
+	}
+	switch {
+	case c.exitCode == nil:
+		return event.ExitUnknown
+	case c.oom && *c.exitCode == 137:
+		return event.ExitOOMKilled
+	case *c.exitCode == 0:
+		return event.ExitCompleted
+	}
+	return event.ExitError
+}
+
+// oomKilled counts an OOMKilled failure once per container attempt: when the
+// CRI says so, or when the runtime reported an OOM kill and the container
+// then died of SIGKILL (137).
+func (tl *Timeline) oomKilled(p *pod, c *container, ev event.Event) {
+	if c.oomCounted || exitReason(c) != event.ExitOOMKilled {
+		return
+	}
+	c.oomCounted = true
+	st := StageContainerStart
+	if p.readyDone {
+		st = StageRunning
+	}
+	msg := ev.Message
+	if msg == "" {
+		msg = "container killed by the kernel for exceeding its memory limit (exit 137)"
+	}
+	tl.fail(p, st, event.Event{Time: ev.Time, Container: c.name, Reason: event.ReasonOOMKilled, Message: msg})
+}
+
+// crashLoopGap: back-offs further apart than the kubelet's longest (5m)
+// plus a sync period start a new crash loop streak.
+const crashLoopGap = 5*time.Minute + 10*time.Second
+
+// backOff records a crash loop: the failure (once per pod, container and
+// stage), the streak, and each new back-off step.
+func (tl *Timeline) backOff(p *pod, ev event.Event) {
+	st := StageContainerStart
+	if p.readyDone {
+		st = StageRunning
+	}
+	tl.fail(p, st, ev)
+	if p.backoffLast.IsZero() || ev.Time.Sub(p.backoffLast) > crashLoopGap {
+		p.backoffFirst = ev.Time
+	}
+	if ev.Time.After(p.backoffLast) {
+		p.backoffLast = ev.Time
+	}
+	if !ev.HasDuration {
+		return
+	}
+	c := p.containerByName(ev.Container, -1, false)
+	if c == nil {
+		return
+	}
+	if c.backoff != ev.Duration {
+		c.backoff = ev.Duration
+		tl.obs.BackOff(ev.Duration)
 	}
 }
 
@@ -743,6 +900,7 @@ func (tl *Timeline) sweep(now time.Time) {
 		}
 		tl.emitReady(p, now)
 		tl.settle(p, now, false)
+		tl.mountTimeout(p, now)
 		if !p.holding() && (p.nodeEmitted || !p.removed.IsZero() || now.Sub(p.lastSeen) > quietAfter) {
 			p.active = false // a later event makes it active again
 			continue

@@ -30,7 +30,13 @@ func (r *recorder) PullResult(res string) { r.add("pullresult %s", res) }
 func (r *recorder) Failure(s Stage, reason string, p event.PodRef) {
 	r.add("failure %s %s %s", s, reason, p.Key())
 }
-func (r *recorder) Evicted() { r.add("evicted") }
+func (r *recorder) Evicted()                   { r.add("evicted") }
+func (r *recorder) NodeProblem(problem string) { r.add("problem %s", problem) }
+func (r *recorder) KubeletStart()              { r.add("kubelet start") }
+func (r *recorder) ContainerRestart(reason string) {
+	r.add("restart %s", reason)
+}
+func (r *recorder) BackOff(d time.Duration) { r.add("backoff %s", d) }
 
 func (r *recorder) count(prefix string) int {
 	n := 0

@@ -18,6 +18,9 @@ type PodView struct {
 	Intervals  map[string]IntervalView `json:"intervals"`
 	Containers []ContainerView         `json:"containers"`
 	Failures   []FailureView           `json:"failures"`
+	// Stuck is the stage the pod is in as of the snapshot, when it has not
+	// finished starting (or is crash-looping): absent otherwise.
+	Stuck *StuckView `json:"stuck,omitempty"`
 }
 
 // IntervalView gives a stage's two ends and the source of each
@@ -59,17 +62,29 @@ type FailureView struct {
 	Count     int       `json:"count"`
 }
 
-// Snapshot returns the tracked pods, slowest first. A non-empty filter
-// ("namespace/name") keeps that pod only.
+// Snapshot returns the tracked pods, slowest first, as of the latest event
+// (a journal read once). A non-empty filter ("namespace/name") keeps that
+// pod only.
 func (tl *Timeline) Snapshot(filter string) []PodView {
+	return tl.SnapshotAt(filter, time.Time{})
+}
+
+// SnapshotAt is Snapshot as of now (serve mode: the wall clock); a zero now
+// is the latest event's time.
+func (tl *Timeline) SnapshotAt(filter string, now time.Time) []PodView {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
+	if now.IsZero() {
+		now = tl.clock
+	}
 	out := []PodView{}
 	for _, p := range tl.sortedPods() {
 		if filter != "" && p.ref.Key() != filter {
 			continue
 		}
-		out = append(out, p.view())
+		v := p.view()
+		v.Stuck = tl.stuck(p, now)
+		out = append(out, v)
 	}
 	return out
 }

@@ -5,6 +5,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,10 +24,17 @@ type Options struct {
 	DisablePods bool
 	// MaxRequests bounds concurrent /metrics requests (0: no bound).
 	MaxRequests int
+	// Now is the time /pods decides which stage a pod is stuck in as of:
+	// the wall clock when following the journal (nil: time.Now).
+	Now func() time.Time
 }
 
 // Handler returns the agent's HTTP handler.
 func Handler(o Options) http.Handler {
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{
 		// OpenMetrics negotiation carries the exemplars in text form.
@@ -49,7 +57,7 @@ func Handler(o Options) http.Handler {
 	if !o.DisablePods {
 		mux.HandleFunc("GET /pods", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
-			_ = report.JSON(w, o.Timeline.Snapshot(r.URL.Query().Get("pod")))
+			_ = report.JSON(w, o.Timeline.SnapshotAt(r.URL.Query().Get("pod"), now()))
 		})
 	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
