@@ -294,12 +294,20 @@ func runServe(ctx context.Context, o options, so serveOptions, logger *slog.Logg
 		since = time.Now().Add(-so.lookback)
 	}
 	cc := criConfig(o, since)
-	tl := newTimeline(o, sink, cc != nil)
+	// With a state file, a restart reads the journal again from the
+	// earliest pod in flight; Dedup drops what was observed before.
+	var obs timeline.Observer = sink
+	var dedup *agent.Dedup
+	if so.stateFile != "" {
+		dedup = agent.NewDedup(sink)
+		obs = dedup
+	}
+	tl := newTimeline(o, obs, cc != nil)
 	h := metrics.NewHealth(reg, func() float64 { return float64(tl.Len()) })
 	metrics.NewStuckCollector(reg, tl, time.Now)
 	acfg := agent.Config{
 		Journal: so.journal, Lookback: so.lookback, StateFile: so.stateFile, StateInterval: so.stateInterval,
-		RetryInterval: so.retry, Logger: logger, CRI: cc,
+		RetryInterval: so.retry, Logger: logger, CRI: cc, Dedup: dedup,
 	}
 	if cc != nil {
 		acfg.CRIHealth = metrics.NewCRIHealth(reg)

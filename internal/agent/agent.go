@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/podstart/podstart/internal/cri"
+	"github.com/podstart/podstart/internal/event"
 	"github.com/podstart/podstart/internal/journal"
 	"github.com/podstart/podstart/internal/logformat"
 	"github.com/podstart/podstart/internal/metrics"
@@ -39,6 +40,10 @@ type Config struct {
 	CRI *cri.Config
 	// CRIHealth receives the CRI source's metrics; required with CRI.
 	CRIHealth *metrics.CRIHealth
+	// Dedup, when set, is the timeline's Observer: with a state file, a
+	// restart reads the journal again from the earliest pod in flight and
+	// Dedup drops what the previous process observed already.
+	Dedup *Dedup
 }
 
 // Agent reads the journal into the timeline.
@@ -48,8 +53,14 @@ type Agent struct {
 	health *metrics.Health
 	log    *slog.Logger
 
-	joiner  logformat.Joiner
-	n       uint64
+	joiner logformat.Joiner
+	n      uint64
+	// replaying: the entry being handled was handed over before (a
+	// restart reads the journal again from the earliest pod in flight).
+	replaying bool
+	// applyMu keeps a replayed line's silence to its own observations:
+	// the CRI's events and the clock's ticks wait for it.
+	applyMu sync.Mutex
 	entries map[string]prometheus.Counter
 	lines   map[[2]string]prometheus.Counter
 
@@ -123,7 +134,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case now := <-ticker.C:
+				a.applyMu.Lock()
 				a.tl.Tick(now)
+				a.applyMu.Unlock()
 			}
 		}
 	}()
@@ -153,6 +166,9 @@ func (a *Agent) follow(ctx context.Context, st *state) error {
 	a.mu.Unlock()
 	if cfg.Cursor == "" {
 		cfg.Cursor = st.Cursor
+		if a.cfg.Dedup != nil {
+			cfg.ReplayFrom = st.ReplayFrom
+		}
 	}
 	if cfg.Since.IsZero() && a.cfg.Lookback > 0 {
 		cfg.Since = time.Now().Add(-a.cfg.Lookback)
@@ -162,6 +178,12 @@ func (a *Agent) follow(ctx context.Context, st *state) error {
 		return err
 	}
 	defer r.Close()
+	if a.cfg.Dedup != nil && st.Pods != nil {
+		// Only the first open after a start replays: a reopen after an
+		// error keeps the timeline it has.
+		a.cfg.Dedup.load(st.Pods)
+		st.ReplayFrom, st.Pods = time.Time{}, nil
+	}
 	if r.CursorReset {
 		a.health.CursorResets.Inc()
 		a.log.Warn("saved journal cursor no longer exists; reading from the lookback", "since", cfg.Since)
@@ -214,6 +236,16 @@ type handler struct{ a *Agent }
 
 func (h handler) Entry(e journal.Entry) {
 	a := h.a
+	a.replaying = e.Replay
+	if e.Replay {
+		// Read and counted before: only the timeline gets it again.
+		key := e.PID
+		if key == "" {
+			key = e.Unit
+		}
+		a.joiner.Add(key, e.Unit, e.Message, e.Time, a.line)
+		return
+	}
 	c := a.entries[e.Unit]
 	if c == nil {
 		c = a.health.Entries.WithLabelValues(e.Unit)
@@ -252,11 +284,29 @@ func (a *Agent) line(unit, text string, t time.Time, cont int) {
 		return
 	}
 	res := logformat.Parse(text, t)
-	a.count(unit, res.Outcome.String(), 1)
-	a.health.LastEntry.Set(float64(t.UnixMilli()) / 1000)
-	if res.Outcome == logformat.Recognised || (res.Outcome == logformat.Malformed && res.Event.Kind != "" && res.Event.Kind != "unrecognised") {
-		a.tl.Apply(res.Event)
+	if !a.replaying {
+		a.count(unit, res.Outcome.String(), 1)
+		a.health.LastEntry.Set(float64(t.UnixMilli()) / 1000)
 	}
+	if res.Outcome == logformat.Recognised || (res.Outcome == logformat.Malformed && res.Event.Kind != "" && res.Event.Kind != "unrecognised") {
+		a.apply(res.Event, a.replaying)
+	}
+}
+
+// apply hands an event to the timeline; silent: the line was handed over
+// before, and the observations it makes that name no pod are dropped.
+func (a *Agent) apply(ev event.Event, silent bool) {
+	if a.cfg.Dedup == nil {
+		a.tl.Apply(ev)
+		return
+	}
+	a.applyMu.Lock()
+	defer a.applyMu.Unlock()
+	if silent {
+		a.cfg.Dedup.setSilent(true)
+		defer a.cfg.Dedup.setSilent(false)
+	}
+	a.tl.Apply(ev)
 }
 
 func (a *Agent) count(unit, result string, n int) {

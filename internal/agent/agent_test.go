@@ -38,8 +38,14 @@ func newHarness(t *testing.T, cfg agent.Config) *harness {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	obs := &countingObserver{Observer: metrics.NewSink(reg, metrics.Options{}), totals: map[string]int{}}
+	var tlObs timeline.Observer = obs
+	if cfg.StateFile != "" {
+		// As node-agent serves: a restart replays, Dedup drops repeats.
+		cfg.Dedup = agent.NewDedup(obs)
+		tlObs = cfg.Dedup
+	}
 	// A replayed journal holds all its history: nothing expires.
-	tl := timeline.New(timeline.Config{TTL: 100 * 365 * 24 * time.Hour, Settle: 5 * time.Second}, obs)
+	tl := timeline.New(timeline.Config{TTL: 100 * 365 * 24 * time.Hour, Settle: 5 * time.Second}, tlObs)
 	h := metrics.NewHealth(reg, func() float64 { return float64(tl.Len()) })
 	if cfg.Journal.Matches == nil {
 		cfg.Journal.Matches = podMatches

@@ -69,4 +69,4 @@ func (a *Agent) newCRI(cfg cri.Config, h *metrics.CRIHealth) *cri.Source {
 }
 
 // applyCRI hands a CRI event to the timeline.
-func (a *Agent) applyCRI(ev event.Event) { a.tl.Apply(ev) }
+func (a *Agent) applyCRI(ev event.Event) { a.apply(ev, false) }

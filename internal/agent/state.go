@@ -15,6 +15,12 @@ type state struct {
 	Version int       `json:"version"`
 	Cursor  string    `json:"cursor"`
 	SavedAt time.Time `json:"saved_at"`
+	// ReplayFrom is when the earliest pod in flight was first seen: a
+	// restart reads the journal again from there (version 2).
+	ReplayFrom time.Time `json:"replay_from,omitzero"`
+	// Pods holds the observations made, by pod and kind, of recent pods:
+	// a restart drops them when the replay makes them again (version 2).
+	Pods map[string]map[string]int `json:"pods,omitempty"`
 }
 
 // loadState reads the state file. A missing file is a first start; an
@@ -54,7 +60,20 @@ func (a *Agent) saveState(force bool) {
 	if cursor == "" || !due {
 		return
 	}
-	b, _ := json.Marshal(state{Version: 1, Cursor: cursor, SavedAt: time.Now().UTC()})
+	st := state{Version: 2, Cursor: cursor, SavedAt: time.Now().UTC()}
+	if d := a.cfg.Dedup; d != nil {
+		if t := a.tl.InFlightSince(); !t.IsZero() {
+			// A second early: journald's receive time is a little after
+			// the time a line states. No further back than replayWindow
+			// before the latest event.
+			st.ReplayFrom = t.Add(-time.Second).UTC()
+			if limit := a.tl.Clock().Add(-replayWindow); st.ReplayFrom.Before(limit) {
+				st.ReplayFrom = limit.UTC()
+			}
+		}
+		st.Pods = d.snapshot(time.Now().Add(-replayWindow))
+	}
+	b, _ := json.Marshal(st)
 	if err := renameio.WriteFile(a.cfg.StateFile, b, 0o600); err != nil {
 		a.health.StateErrors.Inc()
 		a.log.Error("cannot write the state file", "path", a.cfg.StateFile, "err", err)

@@ -141,7 +141,7 @@ func TestStateFile(t *testing.T) {
 	// First start: no state file, the lookback holds everything.
 	a := runAgent(t, cfg)
 	st := waitState(t, state, cursor1)
-	if st.Version != 1 || st.SavedAt.IsZero() {
+	if st.Version != 2 || st.SavedAt.IsZero() {
 		t.Errorf("state %+v", st)
 	}
 	if err := a.h.a.Ready(); err != nil {

@@ -25,6 +25,9 @@ type Entry struct {
 	Unit    string // _SYSTEMD_UNIT, or SYSLOG_IDENTIFIER when the entry has no unit
 	PID     string
 	Time    time.Time // __REALTIME_TIMESTAMP: when journald received the line
+	// Replay: the entry was handed over before, up to Config.Cursor, and is
+	// read again because Config.ReplayFrom asked for it.
+	Replay bool
 }
 
 // Handler receives what a Reader reads. Calls come from the reader's own
@@ -60,6 +63,12 @@ type Config struct {
 	// Since is where to begin without a usable cursor; zero means the
 	// start of the journal.
 	Since time.Time
+	// ReplayFrom, with a usable Cursor before it in time, begins reading
+	// at this receive time instead of after the cursor: the entries up to
+	// and including the cursor's are handed over again, marked Replay. An
+	// agent restarted in the middle of pod starts rebuilds their timelines
+	// this way.
+	ReplayFrom time.Time
 	// Follow keeps reading as entries arrive, until the context ends.
 	Follow bool
 	// CheckpointEvery bounds how often Checkpoint is called; zero means 5s.
@@ -73,6 +82,10 @@ type Reader struct {
 	// CursorReset is set when Open could not resume from Config.Cursor
 	// (vacuumed away, or from another journal) and fell back to Since.
 	CursorReset bool
+	// replayUntil is the cursor whose entry ends the replay, and
+	// replayUntilUs its receive time; empty when not replaying.
+	replayUntil   string
+	replayUntilUs uint64
 }
 
 // ErrNoJournal says the path holds no journal files.
@@ -212,6 +225,12 @@ func (r *Reader) seek() error {
 			var e sdEntry
 			ok, err := r.j.next(&e)
 			if err == nil && ok && r.j.testCursor(c) {
+				if rf := r.cfg.ReplayFrom; !rf.IsZero() && uint64(rf.UnixMicro()) < e.realtime {
+					if err := r.j.seekRealtime(rf); err != nil {
+						return fmt.Errorf("cannot seek the journal to %s: %w", rf.Format(time.RFC3339), err)
+					}
+					r.replayUntil, r.replayUntilUs = c, e.realtime
+				}
 				return nil // positioned on the last entry read: the next is new
 			}
 		}
@@ -289,6 +308,18 @@ func (r *Reader) Run(ctx context.Context, h Handler) error {
 			continue // an entry without MESSAGE (or unreadable): nothing to parse
 		}
 		e := Entry{Message: string(se.message), PID: strs.get(se.pid)}
+		if r.replayUntil != "" {
+			// The cursor's entry ends the replay; one past its time does
+			// too, should it have been missed.
+			if se.realtime > r.replayUntilUs {
+				r.replayUntil = ""
+			} else {
+				e.Replay = true
+				if r.j.testCursor(r.replayUntil) {
+					r.replayUntil = ""
+				}
+			}
+		}
 		if se.realtime != 0 {
 			e.Time = time.UnixMicro(int64(se.realtime)).UTC()
 		}

@@ -130,6 +130,26 @@ func (tl *Timeline) Len() int {
 	return len(tl.pods)
 }
 
+// InFlightSince returns when the earliest pod still in flight was first
+// seen, or the zero time when none is: a pod that is neither Ready nor
+// removed may still emit observations (up to its ready total). A
+// restarted agent replays the journal from there, so that those pods'
+// timelines are whole again.
+func (tl *Timeline) InFlightSince() time.Time {
+	tl.mu.Lock()
+	defer tl.mu.Unlock()
+	var t time.Time
+	for _, p := range tl.pods {
+		if p.gone || p.readyDone || !p.removed.IsZero() {
+			continue
+		}
+		if t.IsZero() || p.firstSeen.At.Before(t) {
+			t = p.firstSeen.At
+		}
+	}
+	return t
+}
+
 func (tl *Timeline) apply(ev event.Event) {
 	if ev.Source == event.SourceKubelet {
 		tl.kubeletProcess(ev)

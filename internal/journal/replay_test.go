@@ -1,0 +1,66 @@
+package journal_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/podstart/podstart/internal/journal"
+	"github.com/podstart/podstart/internal/journaltest"
+)
+
+// TestReplayFrom: with a cursor and ReplayFrom before it, reading begins at
+// ReplayFrom; the entries up to and including the cursor's are marked
+// Replay, the ones after it are not. Without a usable cursor ReplayFrom is
+// ignored, and so is a ReplayFrom after the cursor.
+func TestReplayFrom(t *testing.T) {
+	dir := t.TempDir()
+	journaltest.Write(t, dir, numbered(t0, 0, 60))
+	cfg := journal.Config{Path: dir, Matches: podMatches, CheckpointEvery: time.Nanosecond}
+	first := &recorder{}
+	read(t, context.Background(), cfg, first)
+	cursor, after := first.cursors[len(first.cursors)-1], first.at[len(first.at)-1]
+	if after != 60 {
+		t.Fatalf("the last checkpoint is after %d entries, want 60", after)
+	}
+	journaltest.Write(t, dir, numbered(t0, 60, 40))
+	const last = 99
+
+	cases := []struct {
+		name       string
+		cursor     string
+		from       time.Time
+		wantFirst  int
+		wantReplay int // entries marked Replay
+	}{
+		{"replay 20 entries", cursor, t0.Add(time.Duration(after-20) * time.Millisecond), after - 20, 20},
+		{"replay from before the journal", cursor, t0.Add(-time.Hour), 0, after},
+		{"replay from after the cursor: none", cursor, t0.Add(time.Hour), after, 0},
+		{"no cursor: from the start, none replayed", "", t0.Add(10 * time.Millisecond), 0, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := cfg
+			cfg.Cursor, cfg.ReplayFrom = c.cursor, c.from
+			h := &recorder{}
+			read(t, context.Background(), cfg, h)
+			got := lineNumbers(t, h.messages())
+			if len(got) == 0 || got[0] != c.wantFirst || !slices.Equal(got, seq(c.wantFirst, len(got))) || got[len(got)-1] != last {
+				t.Fatalf("lines %v…, want from %d to the end in order", got[:min(3, len(got))], c.wantFirst)
+			}
+			n := 0
+			for j, e := range h.entries {
+				if e.Replay {
+					n++
+					if j >= c.wantReplay {
+						t.Fatalf("entry %d (line %d) marked Replay after the cursor's", j, got[j])
+					}
+				}
+			}
+			if n != c.wantReplay {
+				t.Fatalf("%d entries marked Replay, want %d", n, c.wantReplay)
+			}
+		})
+	}
+}
