@@ -8,6 +8,9 @@
 // /metrics. Needs root (journald).
 //
 //	follow -agent bin/node-agent [-duration 60s] [-flood-pods 100]
+//	follow -agent bin/node-agent -restarts KILL|TERM [-pods 200] [-speed 10] [-state-interval 10s]
+//
+// The second form runs restart trials instead (see runRestarts).
 //
 // Each kubelet and containerd line is sent by a child process of its own
 // (one for the kubelet's lines, one for containerd's) so that they carry
@@ -28,6 +31,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/podstart/podstart/internal/journaltest"
@@ -39,6 +43,10 @@ func main() {
 	agent := flag.String("agent", "", "the node-agent binary")
 	duration := flag.Duration("duration", 60*time.Second, "how long to measure the steady rate")
 	floodPods := flag.Int("flood-pods", 100, "pod starts in the flood")
+	restarts := flag.String("restarts", "", "instead: restart trials, the agent stopped with KILL or TERM every few seconds")
+	pods := flag.Int("pods", 200, "restart trials: pod starts sent")
+	speed := flag.Float64("speed", 10, "restart trials: how many times faster than real the lines are sent")
+	interval := flag.Duration("state-interval", 10*time.Second, "restart trials: the agent's --state.interval")
 	flag.Parse()
 	if *sender != "" {
 		if err := send(*sender, *ident, os.Stdin); err != nil {
@@ -50,6 +58,18 @@ func main() {
 	if *agent == "" {
 		fmt.Fprintln(os.Stderr, "follow: -agent is required")
 		os.Exit(2)
+	}
+	if *restarts != "" {
+		sig := map[string]syscall.Signal{"KILL": syscall.SIGKILL, "TERM": syscall.SIGTERM}[*restarts]
+		if sig == 0 {
+			fmt.Fprintln(os.Stderr, "follow: -restarts: KILL or TERM")
+			os.Exit(2)
+		}
+		if err := runRestarts(*agent, *pods, *speed, sig, *interval); err != nil {
+			fmt.Fprintln(os.Stderr, "follow:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	if err := run(*agent, *duration, *floodPods); err != nil {
 		fmt.Fprintln(os.Stderr, "follow:", err)
@@ -86,6 +106,7 @@ type line struct {
 	at    time.Duration // since the first line
 	ident string
 	msg   string
+	gen   time.Time // when the generator had journald receive it
 }
 
 // lines returns the busy node's kubelet and containerd lines over d.
@@ -110,7 +131,7 @@ func lines(d time.Duration) ([]line, error) {
 		if at > d {
 			return errStop
 		}
-		out = append(out, line{at, ident, e.Message()})
+		out = append(out, line{at, ident, e.Message(), e.Realtime})
 		return nil
 	})
 	if err != nil && !errors.Is(err, errStop) {
@@ -127,6 +148,8 @@ type senderProc struct {
 	w   io.WriteCloser
 }
 
+// startSenders starts one child process per identifier, each sending to
+// journald's socket sock what it is given.
 func startSenders(sock string) (senders, error) {
 	s := senders{}
 	for _, id := range []string{"kubelet", "containerd"} {
@@ -144,8 +167,13 @@ func startSenders(sock string) (senders, error) {
 	return s, nil
 }
 
+// send sends l, its timestamps moved to now, as journald receives it now:
+// a kubelet's header is never far from its receive time.
 func (s senders) send(l line) error {
 	p := s[l.ident]
+	if !l.gen.IsZero() {
+		l.msg = journaltest.ShiftMessage(l.msg, time.Since(l.gen))
+	}
 	if err := binary.Write(p.in, binary.LittleEndian, uint32(len(l.msg))); err != nil {
 		return err
 	}

@@ -14,9 +14,9 @@ import (
 // each recent pod has made. On start the journal is read again from there:
 // the pods' timelines are rebuilt from their own lines, and Dedup drops the
 // observations that the previous process made already. Observations that
-// name no pod (a node problem, a pull result, a back-off) come from one
-// line each: those of the lines read again are dropped while they are
-// applied.
+// name no pod (a node problem, a kubelet start, an eviction from the
+// timeline) come from one line each: those of the lines read again are
+// dropped while they are applied.
 
 // replayWindow bounds how far back a restart reads the journal again: a
 // pod in flight for longer (stuck for an hour, say) is rebuilt from its
@@ -149,9 +149,9 @@ func (d *Dedup) Failure(s timeline.Stage, reason string, pod event.PodRef) {
 	}
 }
 
-func (d *Dedup) PullResult(result string) {
-	if d.keyless() {
-		d.next.PullResult(result)
+func (d *Dedup) PullResult(result string, pod event.PodRef) {
+	if d.pass(pod, "pull/"+result) {
+		d.next.PullResult(result, pod)
 	}
 }
 
@@ -173,14 +173,14 @@ func (d *Dedup) KubeletStart() {
 	}
 }
 
-func (d *Dedup) ContainerRestart(exitReason string) {
-	if d.keyless() {
-		d.next.ContainerRestart(exitReason)
+func (d *Dedup) ContainerRestart(exitReason string, pod event.PodRef) {
+	if d.pass(pod, "restart/"+exitReason) {
+		d.next.ContainerRestart(exitReason, pod)
 	}
 }
 
-func (d *Dedup) BackOff(dur time.Duration) {
-	if d.keyless() {
-		d.next.BackOff(dur)
+func (d *Dedup) BackOff(dur time.Duration, pod event.PodRef) {
+	if d.pass(pod, "backoff/"+dur.String()) {
+		d.next.BackOff(dur, pod)
 	}
 }

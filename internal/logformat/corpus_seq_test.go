@@ -33,17 +33,17 @@ func (r *recorder) ImagePull(d time.Duration, size int64, pod event.PodRef) {
 func (r *recorder) VolumeMount(plugin string, d time.Duration, pod event.PodRef) {
 	r.add("mount %s %s %v", plugin, pod.Key(), d)
 }
-func (r *recorder) PullResult(result string) { r.add("pull-result %s", result) }
+func (r *recorder) PullResult(result string, _ event.PodRef) { r.add("pull-result %s", result) }
 func (r *recorder) Failure(s timeline.Stage, reason string, pod event.PodRef) {
 	r.add("failure %s %s %s", s, reason, pod.Key())
 }
 func (r *recorder) Evicted()                   { r.add("evicted") }
 func (r *recorder) NodeProblem(problem string) { r.add("problem %s", problem) }
 func (r *recorder) KubeletStart()              { r.add("kubelet start") }
-func (r *recorder) ContainerRestart(reason string) {
+func (r *recorder) ContainerRestart(reason string, _ event.PodRef) {
 	r.add("restart %s", reason)
 }
-func (r *recorder) BackOff(d time.Duration) { r.add("backoff %s", d) }
+func (r *recorder) BackOff(d time.Duration, _ event.PodRef) { r.add("backoff %s", d) }
 
 // seqLines returns the corpus lines of one seq, in corpus order.
 func seqLines(t *testing.T, seq string) []corpusLine {

@@ -204,7 +204,7 @@ func (s *Sink) VolumeMount(plugin string, d time.Duration, pod event.PodRef) {
 }
 
 // PullResult implements timeline.Observer.
-func (s *Sink) PullResult(result string) { s.pulls.WithLabelValues(result).Inc() }
+func (s *Sink) PullResult(result string, _ event.PodRef) { s.pulls.WithLabelValues(result).Inc() }
 
 // Failure implements timeline.Observer.
 func (s *Sink) Failure(st timeline.Stage, reason string, pod event.PodRef) {
@@ -230,7 +230,7 @@ func (s *Sink) NodeProblem(problem string) {
 func (s *Sink) KubeletStart() { s.starts.Inc() }
 
 // ContainerRestart implements timeline.Observer.
-func (s *Sink) ContainerRestart(reason string) {
+func (s *Sink) ContainerRestart(reason string, _ event.PodRef) {
 	if !slices.Contains(event.ExitReasons, reason) {
 		reason = event.ExitOther
 	}
@@ -238,7 +238,7 @@ func (s *Sink) ContainerRestart(reason string) {
 }
 
 // BackOff implements timeline.Observer.
-func (s *Sink) BackOff(d time.Duration) { s.backoff.Observe(d.Seconds()) }
+func (s *Sink) BackOff(d time.Duration, _ event.PodRef) { s.backoff.Observe(d.Seconds()) }
 
 // SizeClass returns the kubelet's image size label (image_size_in_bytes of
 // kubelet_image_pull_duration_seconds) for a size in bytes.

@@ -49,7 +49,7 @@ func TestSinkSeries(t *testing.T) {
 	pod := event.PodRef{Namespace: "team-a", Name: "web", UID: "u"}
 	s.Stage(timeline.StageSandbox, 100*time.Millisecond, pod)
 	s.Failure(timeline.StageImagePull, event.ReasonErrImagePull, pod)
-	s.PullResult(timeline.PullCached)
+	s.PullResult(timeline.PullCached, event.PodRef{})
 	want := `
 # HELP podstart_failures_total Pod start failures by stage and reason, counted once per pod, container and reason however often the kubelet retries.
 # TYPE podstart_failures_total counter

@@ -71,9 +71,9 @@ func TestNodeSignals(t *testing.T) {
 	s.NodeProblem(event.ProblemLeaseUpdate)
 	s.NodeProblem("made_up")
 	s.KubeletStart()
-	s.ContainerRestart(event.ExitOOMKilled)
-	s.ContainerRestart("SomethingNew")
-	s.BackOff(40 * time.Second)
+	s.ContainerRestart(event.ExitOOMKilled, event.PodRef{})
+	s.ContainerRestart("SomethingNew", event.PodRef{})
+	s.BackOff(40*time.Second, event.PodRef{})
 	if v := testutil.ToFloat64(s.problems.WithLabelValues(event.ProblemLeaseUpdate)); v != 1 {
 		t.Errorf("lease_update_failed %v", v)
 	}

@@ -261,7 +261,7 @@ func (tl *Timeline) setPull(p *pod, c *container, result string) {
 		return
 	}
 	c.pull = result
-	tl.obs.PullResult(result)
+	tl.obs.PullResult(result, p.ref)
 	if result != PullPulled || c.pullEmitted || !c.pullIv.Done() {
 		return
 	}

@@ -63,7 +63,7 @@ type Observer interface {
 	Total(s Scope, d time.Duration, pod event.PodRef)
 	ImagePull(d time.Duration, sizeBytes int64, pod event.PodRef)
 	VolumeMount(plugin string, d time.Duration, pod event.PodRef)
-	PullResult(result string)
+	PullResult(result string, pod event.PodRef)
 	Failure(s Stage, reason string, pod event.PodRef)
 	Evicted()
 	// NodeProblem is told each kubelet line about a problem of the node
@@ -74,10 +74,10 @@ type Observer interface {
 	KubeletStart()
 	// ContainerRestart is told each restart of a container, with how its
 	// previous attempt ended (one of event.ExitReasons).
-	ContainerRestart(exitReason string)
+	ContainerRestart(exitReason string, pod event.PodRef)
 	// BackOff is told each new back-off the kubelet applies to a
 	// crash-looping container (10s doubling to 5m), once per step.
-	BackOff(d time.Duration)
+	BackOff(d time.Duration, pod event.PodRef)
 }
 
 // Point is one end of an interval and who reported it.

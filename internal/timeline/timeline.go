@@ -131,16 +131,16 @@ func (tl *Timeline) Len() int {
 }
 
 // InFlightSince returns when the earliest pod still in flight was first
-// seen, or the zero time when none is: a pod that is neither Ready nor
-// removed may still emit observations (up to its ready total). A
-// restarted agent replays the journal from there, so that those pods'
-// timelines are whole again.
+// seen, or the zero time when none is: a pod that may still settle (the
+// active set), or that is neither Ready nor removed, may still emit
+// observations. A restarted agent replays the journal from there, so that
+// those pods' timelines are whole again.
 func (tl *Timeline) InFlightSince() time.Time {
 	tl.mu.Lock()
 	defer tl.mu.Unlock()
 	var t time.Time
 	for _, p := range tl.pods {
-		if p.gone || p.readyDone || !p.removed.IsZero() {
+		if p.gone || (!p.active && (p.readyDone || !p.removed.IsZero())) {
 			continue
 		}
 		if t.IsZero() || p.firstSeen.At.Before(t) {
@@ -516,7 +516,7 @@ func (tl *Timeline) restart(p *pod, c *container) {
 	if prev != nil {
 		c.backoff = prev.backoff
 	}
-	tl.obs.ContainerRestart(exitReason(prev))
+	tl.obs.ContainerRestart(exitReason(prev), p.ref)
 }
 
 // exitReason says how a container attempt ended, as a bounded label: the
@@ -591,7 +591,7 @@ func (tl *Timeline) backOff(p *pod, ev event.Event) {
 	}
 	if c.backoff != ev.Duration {
 		c.backoff = ev.Duration
-		tl.obs.BackOff(ev.Duration)
+		tl.obs.BackOff(ev.Duration, p.ref)
 	}
 }
 

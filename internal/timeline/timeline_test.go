@@ -26,17 +26,17 @@ func (r *recorder) ImagePull(d time.Duration, size int64, p event.PodRef) {
 func (r *recorder) VolumeMount(plugin string, d time.Duration, p event.PodRef) {
 	r.add("mount %s %s %s", plugin, d, p.Key())
 }
-func (r *recorder) PullResult(res string) { r.add("pullresult %s", res) }
+func (r *recorder) PullResult(res string, _ event.PodRef) { r.add("pullresult %s", res) }
 func (r *recorder) Failure(s Stage, reason string, p event.PodRef) {
 	r.add("failure %s %s %s", s, reason, p.Key())
 }
 func (r *recorder) Evicted()                   { r.add("evicted") }
 func (r *recorder) NodeProblem(problem string) { r.add("problem %s", problem) }
 func (r *recorder) KubeletStart()              { r.add("kubelet start") }
-func (r *recorder) ContainerRestart(reason string) {
+func (r *recorder) ContainerRestart(reason string, _ event.PodRef) {
 	r.add("restart %s", reason)
 }
-func (r *recorder) BackOff(d time.Duration) { r.add("backoff %s", d) }
+func (r *recorder) BackOff(d time.Duration, _ event.PodRef) { r.add("backoff %s", d) }
 
 func (r *recorder) count(prefix string) int {
 	n := 0
