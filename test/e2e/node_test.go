@@ -260,7 +260,10 @@ func (n *node) remove(t *testing.T, name string) {
 // kubeletPod is what the kubelet's read-only /pods says of a pod.
 type kubeletPod struct {
 	Metadata struct{ Name, Namespace, UID string }
-	Status   struct {
+	Spec     struct {
+		Volumes []struct{ Name string }
+	}
+	Status struct {
 		Phase      string
 		Conditions []struct{ Type, Status string }
 		// Container states: waiting reason, running, terminated.
@@ -273,6 +276,7 @@ type containerStatus struct {
 	Name         string
 	RestartCount int
 	ContainerID  string
+	ImageID      string
 	State        struct {
 		Waiting    *struct{ Reason, Message string }
 		Running    *struct{ StartedAt string }
