@@ -515,10 +515,9 @@ func checkReported(t *testing.T, n *node, agent, full string, view timeline.PodV
 	// at the last mount line (or, for a pod without volumes, the
 	// admission line) it has read by then, so an agent that reads the
 	// kubelet's journal lines after containerd's sandbox event gets a
-	// longer volumes stage, or none. The agent in the container (CPU
-	// limit 200m) did, by tens of milliseconds, in some runs. A known
-	// order dependence of the timeline, logged here, not failed: both
-	// agents read the same node.
+	// longer volumes stage, or none. One of the two agents did, by tens
+	// of milliseconds, in some runs. A known order dependence of the
+	// timeline, logged here, not failed: both agents read the same node.
 	var hj, vj []byte
 	var volumes string
 	deadline := time.Now().Add(30 * time.Second)
