@@ -3,7 +3,7 @@
 # packages (only the missing ones) and pinned Go tools, cached outside the
 # repository. Quick when everything is already there.
 #   scripts/deps.sh build   what `make run` needs
-#   scripts/deps.sh test    what `make test` needs
+#   scripts/deps.sh test    what `make test` and `make e2e` need
 set -euo pipefail
 
 what=${1:-test}
@@ -11,7 +11,9 @@ STATICCHECK_VERSION=v0.8.2
 
 case "$what" in
 build) pkgs=(libsystemd-dev zstd) ;;
-test) pkgs=(libsystemd-dev zstd systemd-journal-remote prometheus) ;;
+# prometheus: promtool for the rule tests, and the server the e2e run
+# scrapes the agent with; prometheus-alertmanager: the e2e run's Alertmanager.
+test) pkgs=(libsystemd-dev zstd systemd-journal-remote prometheus prometheus-alertmanager) ;;
 *) echo "usage: $0 build|test" >&2; exit 2 ;;
 esac
 
@@ -24,8 +26,9 @@ if ((${#missing[@]})); then
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	export DEBIAN_FRONTEND=noninteractive
-	# --no-install-recommends: the prometheus package is here for promtool;
-	# policy-rc.d keeps the package from starting a Prometheus server.
+	# --no-install-recommends: the prometheus packages are here for promtool
+	# and for servers the tests start themselves; policy-rc.d keeps the
+	# packages from starting a Prometheus or Alertmanager service.
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
 		printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
 		$sudo chmod +x /usr/sbin/policy-rc.d

@@ -62,6 +62,7 @@ type node struct {
 	prom     string // base URL
 	logs     *bytes.Buffer
 	started  time.Time
+	alerts   *alerting // nil unless the node was started with alerts
 }
 
 const kubeletRO = "http://127.0.0.1:10255"
@@ -118,8 +119,10 @@ func freePort(t *testing.T) string {
 }
 
 // startNode brings the stack up with a kubelet at --v=v, starts the agent
-// and Prometheus, and stops both (by PID) when the test ends.
-func startNode(t *testing.T, v int) *node {
+// and Prometheus, and stops both (by PID) when the test ends. With alerts,
+// Prometheus also evaluates the shipped alert rules (their for: shortened)
+// and sends to a real Alertmanager (alerts_test.go).
+func startNode(t *testing.T, v int, alerts bool) *node {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Fatal("the end-to-end tests need root (a kubelet, containerd, cgroups)")
@@ -157,7 +160,13 @@ func startNode(t *testing.T, v int) *node {
 	promAddr := freePort(t)
 	n.prom = "http://" + promAddr
 	dir := t.TempDir()
-	cfg := fmt.Sprintf("global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n- job_name: podstart\n  static_configs: [{targets: [%q]}]\n", addr)
+	// The node label, as the PodMonitor of deploy/ sets it from the pod's
+	// node: the alerts name the node by it.
+	cfg := fmt.Sprintf("global: {scrape_interval: 1s, evaluation_interval: 1s}\nscrape_configs:\n- job_name: podstart\n  static_configs: [{targets: [%q], labels: {node: %q}}]\n", addr, n.hostname)
+	if alerts {
+		n.alerts = startAlerting(t, dir)
+		cfg += n.alerts.promConfig()
+	}
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +260,10 @@ func (n *node) remove(t *testing.T, name string) {
 // kubeletPod is what the kubelet's read-only /pods says of a pod.
 type kubeletPod struct {
 	Metadata struct{ Name, Namespace, UID string }
-	Status   struct {
+	Spec     struct {
+		Volumes []struct{ Name string }
+	}
+	Status struct {
 		Phase      string
 		Conditions []struct{ Type, Status string }
 		// Container states: waiting reason, running, terminated.
@@ -264,6 +276,7 @@ type containerStatus struct {
 	Name         string
 	RestartCount int
 	ContainerID  string
+	ImageID      string
 	State        struct {
 		Waiting    *struct{ Reason, Message string }
 		Running    *struct{ StartedAt string }

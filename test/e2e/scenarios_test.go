@@ -68,7 +68,7 @@ func slowRegistry(t *testing.T, n *node, hold time.Duration) string {
 }
 
 func scenarios(t *testing.T, v int) {
-	n := startNode(t, v)
+	n := startNode(t, v, v == alertsV)
 	busybox, bigdata := n.env["STACK_IMAGE_BUSYBOX"], n.env["STACK_IMAGE_BIGDATA"]
 	hostdir := t.TempDir()
 	pod := func(name string) string { return name + "-" + n.hostname }
@@ -120,6 +120,9 @@ func scenarios(t *testing.T, v int) {
 `))
 		waitFor(t, 60*time.Second, "s3 Ready", func() bool { return kpods()[pod("s3-pair")].ready() })
 	})
+	if n.alerts != nil {
+		t.Run("no-alerts-for-healthy-pods", func(t *testing.T) { checkQuiet(t, n) })
+	}
 	// 4. An image that does not exist.
 	t.Run("4-missing-image", func(t *testing.T) {
 		n.drop(t, "s4-missing", manifest("s4-missing", `  containers:
@@ -212,6 +215,9 @@ func scenarios(t *testing.T, v int) {
 	// Let the last pods settle, and Prometheus scrape.
 	time.Sleep(6 * time.Second)
 	checkAgainstReferences(t, n, pod)
+	if n.alerts != nil {
+		t.Run("alerts-through-alertmanager", func(t *testing.T) { checkAlerts(t, n) })
+	}
 	saveRecording(t, n)
 }
 
