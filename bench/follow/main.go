@@ -8,7 +8,7 @@
 // /metrics. Needs root (journald).
 //
 //	follow -agent bin/node-agent [-duration 60s] [-flood-pods 100]
-//	follow -agent bin/node-agent -restarts KILL|TERM [-pods 200] [-speed 10] [-state-interval 10s]
+//	follow -agent bin/node-agent -restarts KILL|TERM [-pods 200] [-speed 10] [-state-interval 10s] [-stop-every 20s]
 //
 // The second form runs restart trials instead (see runRestarts).
 //
@@ -47,6 +47,7 @@ func main() {
 	pods := flag.Int("pods", 200, "restart trials: pod starts sent")
 	speed := flag.Float64("speed", 10, "restart trials: how many times faster than real the lines are sent")
 	interval := flag.Duration("state-interval", 10*time.Second, "restart trials: the agent's --state.interval")
+	every := flag.Duration("stop-every", 20*time.Second, "restart trials: how often the agent is stopped (±50 %)")
 	flag.Parse()
 	if *sender != "" {
 		if err := send(*sender, *ident, os.Stdin); err != nil {
@@ -65,7 +66,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "follow: -restarts: KILL or TERM")
 			os.Exit(2)
 		}
-		if err := runRestarts(*agent, *pods, *speed, sig, *interval); err != nil {
+		if err := runRestarts(*agent, *pods, *speed, sig, *interval, *every); err != nil {
 			fmt.Fprintln(os.Stderr, "follow:", err)
 			os.Exit(1)
 		}

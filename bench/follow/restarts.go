@@ -74,12 +74,12 @@ func series(body, prefix string) float64 {
 // runRestarts sends the lines of `pods` pod starts, `speed` times faster
 // than real, to two journald namespaces at once. One agent follows the
 // first and never stops; the other, with a state file written every
-// `interval`, is stopped with sig every 2 to 6 s and started again at once.
+// `interval`, is stopped with sig every `every` (±50 %) and started again at once.
 // Each process's counts are taken from a scrape right before its signal,
 // with the lines held back for a second around it. At the end the counts of
 // the restarted agent's processes, added up, are compared with the
 // uninterrupted agent's.
-func runRestarts(bin string, pods int, speed float64, sig syscall.Signal, interval time.Duration) error {
+func runRestarts(bin string, pods int, speed float64, sig syscall.Signal, interval, every time.Duration) error {
 	var ns [2]*journaltest.Namespace
 	var snd [2]senders
 	for i := range ns {
@@ -139,7 +139,8 @@ func runRestarts(bin string, pods int, speed float64, sig syscall.Signal, interv
 			return
 		}
 		var last string
-		next := time.Now().Add(time.Duration(2000+rand.IntN(4000)) * time.Millisecond)
+		gap := func() time.Duration { return every/2 + time.Duration(rand.Int64N(int64(every))) }
+		next := time.Now().Add(gap())
 		for {
 			select {
 			case <-done:
@@ -176,7 +177,7 @@ func runRestarts(bin string, pods int, speed float64, sig syscall.Signal, interv
 				return
 			}
 			last = ""
-			next = time.Now().Add(time.Duration(2000+rand.IntN(4000)) * time.Millisecond)
+			next = time.Now().Add(gap())
 		}
 	}()
 
@@ -203,8 +204,8 @@ func runRestarts(bin string, pods int, speed float64, sig syscall.Signal, interv
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\n%d pod starts' lines (%d) at %g× their pace, state written every %s; the agent stopped with %s %d times (every 2 to 6 s) and started again:\n\n",
-		pods, len(ls), speed, interval, sig, r.restarts)
+	fmt.Printf("\n%d pod starts' lines (%d) at %g× their pace, state written every %s; the agent stopped with %s %d times (every %s ±50 %%) and started again:\n\n",
+		pods, len(ls), speed, interval, sig, r.restarts, every)
 	fmt.Printf("| series | agent never stopped | restarted agent, its processes added up | difference | per restart |\n|---|---|---|---|---|\n")
 	for _, c := range counted {
 		want, got := series(refBody, c.series), r.totals[c.series]

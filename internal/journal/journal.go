@@ -329,7 +329,9 @@ func (r *Reader) Run(ctx context.Context, h Handler) error {
 			e.Unit = strs.get(se.ident)
 		}
 		h.Entry(e)
-		pending = true
+		// A replayed entry was handed over before: the cursor never
+		// moves back to it.
+		pending = pending || !e.Replay
 		if n&1023 == 0 {
 			checkpoint(false)
 		}

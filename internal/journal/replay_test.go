@@ -16,16 +16,16 @@ import (
 // ignored, and so is a ReplayFrom after the cursor.
 func TestReplayFrom(t *testing.T) {
 	dir := t.TempDir()
-	journaltest.Write(t, dir, numbered(t0, 0, 60))
+	journaltest.Write(t, dir, numbered(t0, 0, 3000))
 	cfg := journal.Config{Path: dir, Matches: podMatches, CheckpointEvery: time.Nanosecond}
 	first := &recorder{}
 	read(t, context.Background(), cfg, first)
 	cursor, after := first.cursors[len(first.cursors)-1], first.at[len(first.at)-1]
-	if after != 60 {
-		t.Fatalf("the last checkpoint is after %d entries, want 60", after)
+	if after != 3000 {
+		t.Fatalf("the last checkpoint is after %d entries, want 3000", after)
 	}
-	journaltest.Write(t, dir, numbered(t0, 60, 40))
-	const last = 99
+	journaltest.Write(t, dir, numbered(t0, 3000, 40))
+	const last = 3039
 
 	cases := []struct {
 		name       string
@@ -60,6 +60,13 @@ func TestReplayFrom(t *testing.T) {
 			}
 			if n != c.wantReplay {
 				t.Fatalf("%d entries marked Replay, want %d", n, c.wantReplay)
+			}
+			// The cursor never moves back into what is replayed: a crash
+			// then would read the entries after it as new ones.
+			for j, at := range h.at {
+				if at <= c.wantReplay {
+					t.Fatalf("checkpoint %d after %d entries, inside the replay of %d", j, at, c.wantReplay)
+				}
 			}
 		})
 	}
