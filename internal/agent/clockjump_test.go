@@ -19,7 +19,7 @@ import (
 // minObserver records the shortest duration observed.
 type minObserver struct {
 	timeline.Observer
-	mu  sync.Mutex
+	mu       sync.Mutex
 	min, max time.Duration
 	n        int
 }
