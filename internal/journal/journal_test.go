@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -527,7 +528,7 @@ func TestUnreadable(t *testing.T) {
 
 // openAsNobody returns the error text of journal.Open(path) for an
 // unprivileged user.
-func openAsNobody(t *testing.T, base, path string) string {
+func openAsNobody(t *testing.T, base, path string, groups ...uint32) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		_, err := journal.Open(journal.Config{Path: path})
@@ -550,7 +551,7 @@ func openAsNobody(t *testing.T, base, path string) string {
 	}
 	cmd := exec.Command(bin, "-test.run=^TestOpenAsNobodyHelper$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "PODSTART_OPEN_AS_NOBODY="+path)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534, Groups: groups}}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("helper as nobody: %v\n%s", err, out)
@@ -562,6 +563,50 @@ func openAsNobody(t *testing.T, base, path string) string {
 	}
 	t.Fatalf("helper as nobody printed no error:\n%s", out)
 	return ""
+}
+
+// TestReadableWithJournalGroup: the least the agent needs to read the
+// journal is the systemd-journal group: journald's files are
+// root:systemd-journal 0640, and nobody in that group reads them.
+func TestReadableWithJournalGroup(t *testing.T) {
+	g, err := user.LookupGroup("systemd-journal")
+	if err != nil {
+		t.Fatalf("the systemd-journal group is needed (Debian package systemd): %v", err)
+	}
+	gid, err := strconv.ParseUint(g.Gid, 10, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("this test needs root, to run its helper as nobody")
+	}
+	base, err := os.MkdirTemp("", "podstart-group-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	dir := filepath.Join(base, "journal")
+	journaltest.Write(t, dir, numbered(t0, 0, 3))
+	files, _ := filepath.Glob(filepath.Join(dir, "*.journal"))
+	for _, f := range files {
+		if err := os.Chown(f, 0, int(gid)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(f, 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range []string{base, dir} {
+		if err := os.Chmod(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if msg := openAsNobody(t, base, dir); !strings.Contains(msg, "permission denied") {
+		t.Fatalf("nobody without the group: %q, want permission denied", msg)
+	}
+	if msg := openAsNobody(t, base, dir, uint32(gid)); msg != "<none: Open succeeded>" {
+		t.Fatalf("nobody in systemd-journal: %q, want the journal opened", msg)
+	}
 }
 
 // TestOpenAsNobodyHelper is run by openAsNobody in a process of its own; in
