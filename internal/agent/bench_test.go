@@ -72,6 +72,7 @@ func report(b *testing.B, cpu0 time.Duration, entries float64) {
 func BenchmarkReplay(b *testing.B) {
 	dir := benchJournal(b)
 	var entries float64
+	b.ReportAllocs()
 	cpu0 := cpuTime()
 	for b.Loop() {
 		reg := prometheus.NewRegistry()
@@ -110,6 +111,7 @@ func (c *countHandler) Checkpoint(string)   {}
 func BenchmarkReader(b *testing.B) {
 	dir := benchJournal(b)
 	var entries float64
+	b.ReportAllocs()
 	cpu0 := cpuTime()
 	for b.Loop() {
 		r, err := journal.Open(journal.Config{Path: dir, Matches: benchMatches})
@@ -131,6 +133,7 @@ func BenchmarkReader(b *testing.B) {
 func BenchmarkBareLoop(b *testing.B) {
 	dir := benchJournal(b)
 	var entries float64
+	b.ReportAllocs()
 	cpu0 := cpuTime()
 	for b.Loop() {
 		j, err := sdjournal.NewJournalFromDir(dir)
