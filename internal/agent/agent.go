@@ -289,7 +289,9 @@ func (a *Agent) line(unit, text string, t time.Time, cont int) {
 		a.health.LastEntry.Set(float64(t.UnixMilli()) / 1000)
 	}
 	if res.Outcome == logformat.Recognised || (res.Outcome == logformat.Malformed && res.Event.Kind != "" && res.Event.Kind != "unrecognised") {
-		a.apply(res.Event, a.replaying)
+		// The line lies in the journal reader's buffer: what the
+		// timeline keeps is copied.
+		a.apply(res.Event.Clone(), a.replaying)
 	}
 }
 

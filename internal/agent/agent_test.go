@@ -50,6 +50,8 @@ func newHarness(t *testing.T, cfg agent.Config) *harness {
 	if cfg.Journal.Matches == nil {
 		cfg.Journal.Matches = podMatches
 	}
+	// Whatever the agent keeps of a line must be its own copy.
+	cfg.Journal.Scribble = true
 	return &harness{reg: reg, tl: tl, obs: obs, a: agent.New(cfg, tl, h)}
 }
 

@@ -29,8 +29,11 @@ type recorder struct {
 	onCheckpoint func()
 }
 
-func (r *recorder) Entry(e journal.Entry) { r.entries = append(r.entries, e) }
-func (r *recorder) CaughtUp()             { r.caughtUp++ }
+func (r *recorder) Entry(e journal.Entry) {
+	e.Message = strings.Clone(e.Message) // valid only during the call
+	r.entries = append(r.entries, e)
+}
+func (r *recorder) CaughtUp() { r.caughtUp++ }
 func (r *recorder) Checkpoint(c string) {
 	r.cursors = append(r.cursors, c)
 	r.at = append(r.at, len(r.entries))
@@ -441,9 +444,12 @@ type chanHandler struct {
 
 func newChanHandler() *chanHandler { return &chanHandler{entries: make(chan journal.Entry, 1000)} }
 
-func (c *chanHandler) Entry(e journal.Entry) { c.entries <- e }
-func (c *chanHandler) CaughtUp()             {}
-func (c *chanHandler) Checkpoint(string)     {}
+func (c *chanHandler) Entry(e journal.Entry) {
+	e.Message = strings.Clone(e.Message) // valid only during the call
+	c.entries <- e
+}
+func (c *chanHandler) CaughtUp()         {}
+func (c *chanHandler) Checkpoint(string) {}
 
 func (c *chanHandler) expect(t *testing.T, want []int, what string) {
 	t.Helper()

@@ -33,7 +33,7 @@ func (h *seqHandler) Entry(e journal.Entry) {
 	defer h.mu.Unlock()
 	n, err := strconv.Atoi(strings.TrimPrefix(e.Message, "line "))
 	if err != nil {
-		h.bad = append(h.bad, e.Message)
+		h.bad = append(h.bad, strings.Clone(e.Message))
 		return
 	}
 	h.got = append(h.got, n)

@@ -77,7 +77,7 @@ func TestReaderAgreesWithGoSystemd(t *testing.T) {
 	defer r.Close()
 	var got []rec
 	h := handlerFunc(func(e Entry) {
-		got = append(got, rec{e.Message, e.PID, e.Unit, uint64(e.Time.UnixMicro())})
+		got = append(got, rec{strings.Clone(e.Message), e.PID, e.Unit, uint64(e.Time.UnixMicro())})
 	})
 	if err := r.Run(context.Background(), h); err != nil {
 		t.Fatal(err)
