@@ -246,6 +246,10 @@ func (h handler) Entry(e journal.Entry) {
 		a.joiner.Add(key, e.Unit, e.Message, e.Time, a.line)
 		return
 	}
+	if e.ClockStep != 0 {
+		a.health.ClockSteps.Inc()
+		a.log.Warn("the node's clock was stepped; stages that span the step are off by it", "step", e.ClockStep, "at", e.Time)
+	}
 	c := a.entries[e.Unit]
 	if c == nil {
 		c = a.health.Entries.WithLabelValues(e.Unit)

@@ -48,8 +48,9 @@ func (m *minObserver) Total(s timeline.Scope, d time.Duration, p event.PodRef) {
 
 // TestNodeClockSteps: the node's clock is stepped (NTP) back by two
 // minutes, or forward by an hour, in the middle of pod starts: the kubelet's
-// and containerd's timestamps and journald's receive times all jump. No
-// duration observed is negative, and nothing crashes or stalls.
+// and containerd's timestamps and journald's receive times all jump, the
+// monotonic clock does not. The step is counted, no duration observed is
+// negative, and nothing crashes or stalls.
 func TestNodeClockSteps(t *testing.T) {
 	rec := recorded(t, "realnode-basic")
 	// The step comes between a container's create call and its return:
@@ -77,7 +78,10 @@ func TestNodeClockSteps(t *testing.T) {
 				if e.Fields["_SYSTEMD_UNIT"] == "kubelet.service" {
 					p = k
 				}
-				es = append(es, p.Replay(e, d, nil))
+				r := p.Replay(e, d, nil)
+				// The boot's monotonic clock runs on through the step.
+				r.Monotonic = time.Hour + e.Realtime.Sub(rec[0].Realtime)
+				es = append(es, r)
 			}
 			dir := t.TempDir()
 			journaltest.Write(t, dir, es)
@@ -92,6 +96,9 @@ func TestNodeClockSteps(t *testing.T) {
 			}
 			if m.min < 0 {
 				t.Errorf("a negative duration was observed: %s", m.min)
+			}
+			if got := h.metric(t, "podstart_clock_steps_total"); got != 1 {
+				t.Errorf("podstart_clock_steps_total %v, want 1", got)
 			}
 			// A step forward inside a stage lengthens that stage by the
 			// step: the journal's times are all there is (docs/reliability.md).

@@ -32,6 +32,10 @@ type Entry struct {
 	// Replay: the entry was handed over before, up to Config.Cursor, and is
 	// read again because Config.ReplayFrom asked for it.
 	Replay bool
+	// ClockStep is how far the node's wall clock was stepped (by NTP, by
+	// hand) since the previous entry read: the receive times moved by this
+	// much more than the boot's monotonic clock did. Zero normally.
+	ClockStep time.Duration
 }
 
 // Handler receives what a Reader reads. Calls come from the reader's own
@@ -277,6 +281,7 @@ func (r *Reader) Run(ctx context.Context, h Handler) error {
 		pending        bool // entries handed over since the last checkpoint
 		strs           = interner{}
 		se             sdEntry
+		prev           sdEntry // realtime, monotonic and boot of the last entry handed over
 	)
 	checkpoint := func(force bool) {
 		if !pending || (!force && time.Since(lastCheckpoint) < every) {
@@ -336,6 +341,7 @@ func (r *Reader) Run(ctx context.Context, h Handler) error {
 		} else {
 			e.Unit = strs.get(se.ident)
 		}
+		e.ClockStep = clockStep(&prev, &se)
 		h.Entry(e)
 		if r.cfg.Scribble {
 			for i := range se.message {
@@ -349,6 +355,27 @@ func (r *Reader) Run(ctx context.Context, h Handler) error {
 			checkpoint(false)
 		}
 	}
+}
+
+// minClockStep is the least difference between the wall clock's and the
+// monotonic clock's advance that counts as a step: journald stamps both
+// when it receives an entry, so they agree to microseconds otherwise.
+const minClockStep = time.Second
+
+// clockStep compares the entry's receive times with the previous entry's
+// of the same boot and returns by how much the wall clock was stepped
+// between them, if at least minClockStep; it then remembers the entry.
+func clockStep(prev, cur *sdEntry) time.Duration {
+	var d time.Duration
+	if prev.monotonic != 0 && cur.monotonic != 0 && prev.boot == cur.boot {
+		rt := time.Duration(int64(cur.realtime)-int64(prev.realtime)) * time.Microsecond
+		mono := time.Duration(int64(cur.monotonic)-int64(prev.monotonic)) * time.Microsecond
+		if step := rt - mono; step >= minClockStep || step <= -minClockStep {
+			d = step
+		}
+	}
+	prev.realtime, prev.monotonic, prev.boot = cur.realtime, cur.monotonic, cur.boot
+	return d
 }
 
 // interner keeps the few PIDs and units that log from being allocated as

@@ -71,3 +71,31 @@ func TestReplayFrom(t *testing.T) {
 		})
 	}
 }
+
+// TestClockStep: entries whose receive times move apart from the boot's
+// monotonic clock by a second or more carry the step; the others none.
+func TestClockStep(t *testing.T) {
+	dir := t.TempDir()
+	es := numbered(t0, 0, 6)
+	for i := range es {
+		es[i].Monotonic = time.Hour + time.Duration(i)*time.Millisecond
+	}
+	// The wall clock is stepped back 90 s before entry 2 and forward 10 min
+	// before entry 4; 500 ms of drift before entry 5 is no step.
+	es[2].Realtime = es[2].Realtime.Add(-90 * time.Second)
+	es[3].Realtime = es[3].Realtime.Add(-90 * time.Second)
+	es[4].Realtime = es[4].Realtime.Add(-90*time.Second + 10*time.Minute)
+	es[5].Realtime = es[5].Realtime.Add(-90*time.Second + 10*time.Minute + 500*time.Millisecond)
+	journaltest.Write(t, dir, es)
+	h := &recorder{}
+	read(t, context.Background(), journal.Config{Path: dir, Matches: podMatches}, h)
+	want := []time.Duration{0, 0, -90 * time.Second, 0, 10 * time.Minute, 0}
+	if len(h.entries) != len(want) {
+		t.Fatalf("%d entries, want %d", len(h.entries), len(want))
+	}
+	for i, e := range h.entries {
+		if e.ClockStep != want[i] {
+			t.Errorf("entry %d: ClockStep %s, want %s", i, e.ClockStep, want[i])
+		}
+	}
+}

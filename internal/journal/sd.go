@@ -28,6 +28,8 @@ typedef struct {
 	size_t msg_len;
 	int has_msg;
 	uint64_t realtime;
+	uint64_t monotonic;
+	sd_id128_t boot;
 	char pid[24];
 	size_t pid_len;
 	char unit[256];
@@ -51,6 +53,7 @@ static int ps_next(sd_journal *j, ps_entry *e) {
 	e->has_msg = 0;
 	e->msg_len = e->pid_len = e->unit_len = e->ident_len = 0;
 	if (sd_journal_get_realtime_usec(j, &e->realtime) < 0) e->realtime = 0;
+	if (sd_journal_get_monotonic_usec(j, &e->monotonic, &e->boot) < 0) e->monotonic = 0;
 	const void *d;
 	size_t l;
 	sd_journal_restart_data(j);
@@ -113,6 +116,8 @@ type sdEntry struct {
 	message          []byte // nil when the entry has no MESSAGE
 	pid, unit, ident []byte
 	realtime         uint64 // µs since the epoch
+	monotonic        uint64 // µs since boot (0 when unknown)
+	boot             [16]byte
 }
 
 func errno(r C.int) error {
@@ -230,6 +235,8 @@ func (s *sdJournal) next(e *sdEntry) (bool, error) {
 	e.unit = unsafe.Slice((*byte)(unsafe.Pointer(&c.unit[0])), int(c.unit_len))
 	e.ident = unsafe.Slice((*byte)(unsafe.Pointer(&c.ident[0])), int(c.ident_len))
 	e.realtime = uint64(c.realtime)
+	e.monotonic = uint64(c.monotonic)
+	e.boot = *(*[16]byte)(unsafe.Pointer(&c.boot))
 	return true, nil
 }
 

@@ -13,6 +13,7 @@ type Health struct {
 	LastEntry    prometheus.Gauge
 	CursorResets prometheus.Counter
 	StateErrors  prometheus.Counter
+	ClockSteps   prometheus.Counter
 	SourceUp     *prometheus.GaugeVec
 	SourceErrors *prometheus.CounterVec
 }
@@ -41,6 +42,10 @@ func NewHealth(reg prometheus.Registerer, tracked func() float64) *Health {
 			Namespace: "podstart", Name: "journal_cursor_resets_total",
 			Help: "Times the saved journal cursor was gone (vacuumed, or from another journal) and reading fell back to the lookback.",
 		}),
+		ClockSteps: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "podstart", Name: "clock_steps_total",
+			Help: "Steps of the node's wall clock (NTP, by hand) seen in the journal: receive times that moved a second or more apart from the boot's monotonic clock. A stage that spans one is off by the step.",
+		}),
 		StateErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "podstart", Name: "state_write_errors_total",
 			Help: "Failed writes of the state file.",
@@ -54,7 +59,7 @@ func NewHealth(reg prometheus.Registerer, tracked func() float64) *Health {
 			Help: "Errors opening or reading a source; each is retried.",
 		}, []string{"source"}),
 	}
-	reg.MustRegister(h.Entries, h.Lines, h.Lag, h.LastEntry, h.CursorResets, h.StateErrors, h.SourceUp, h.SourceErrors,
+	reg.MustRegister(h.Entries, h.Lines, h.Lag, h.LastEntry, h.CursorResets, h.StateErrors, h.ClockSteps, h.SourceUp, h.SourceErrors,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "podstart", Name: "timeline_pods",
 			Help: "Pods tracked in the timeline.",
