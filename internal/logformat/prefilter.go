@@ -119,9 +119,9 @@ func validQuoted(s string) bool {
 				if !hexDigits(s, i+1, n) {
 					return false
 				}
-				var v rune
+				var v uint64 // not a rune: \U80000000 would wrap negative
 				for _, d := range s[i+1 : i+1+n] {
-					v = v<<4 | rune(unhex(byte(d)))
+					v = v<<4 | uint64(unhex(byte(d)))
 				}
 				if v > utf8MaxRune || (v >= 0xD800 && v < 0xE000) {
 					return false
