@@ -916,6 +916,17 @@ func (tl *Timeline) fail(p *pod, st Stage, ev event.Event) {
 	if reason == "" {
 		reason = event.ReasonOther
 	}
+	if reason == event.ReasonErrImagePull {
+		// The kubelet's generic "Error: ErrImagePull" event (--v>=3) after
+		// the pull's own error, which said why (not found, unauthorized,
+		// unreachable): the same failure, counted once under its reason.
+		for _, f := range p.failures {
+			if f.stage == st && specificPull(f.reason) && (f.container == ev.Container || f.container == "" || ev.Container == "") {
+				reason = f.reason
+				break
+			}
+		}
+	}
 	for _, f := range p.failures {
 		// A failure first seen without its container (the runtime's line)
 		// is the same failure as the kubelet's that names it.
@@ -938,6 +949,16 @@ func (tl *Timeline) fail(p *pod, st Stage, ev event.Event) {
 	}
 	p.failures = append(p.failures, &failure{stage: st, reason: reason, container: ev.Container, message: ev.Message, first: ev.Time, last: ev.Time, count: 1})
 	tl.obs.Failure(st, reason, p.ref)
+}
+
+// specificPull: the pull failure reasons the error text splits
+// ErrImagePull into.
+func specificPull(reason string) bool {
+	switch reason {
+	case event.ReasonImageNotFound, event.ReasonRegistryUnauthorized, event.ReasonRegistryUnavailable:
+		return true
+	}
+	return false
 }
 
 // settle emits the node total of a pod whose containers have all started:

@@ -649,3 +649,35 @@ func TestVolumesStageOrderIndependent(t *testing.T) {
 		}
 	}
 }
+
+// At --v=3 the kubelet follows a pull's error ("… not found": ImageNotFound)
+// with the event "Error: ErrImagePull", which says nothing more: one
+// failure, counted once under ImageNotFound (seen on the real node).
+func TestGenericErrImagePullAfterSpecificReason(t *testing.T) {
+	r := &recorder{}
+	tl := New(Config{}, r)
+	sb := rt(event.SandboxStart, 0)
+	sb.Pod = web
+	notFound := kl(event.ImagePullFailed, 100)
+	notFound.Pod, notFound.Container, notFound.Image, notFound.Reason = web, "main", "reg/nope:1", event.ReasonImageNotFound
+	generic := kl(event.ImagePullFailed, 101)
+	generic.Pod, generic.Container, generic.Reason = web, "main", event.ReasonErrImagePull
+	backoff := kl(event.ImagePullBackOff, 2000)
+	backoff.Pod, backoff.Container, backoff.Reason = web, "main", event.ReasonImagePullBackOff
+	for _, ev := range []event.Event{sb, notFound, generic, notFound, generic, backoff} {
+		tl.Apply(ev)
+	}
+	if n := r.count("failure"); n != 2 {
+		t.Errorf("%d failures counted, want ImageNotFound and ImagePullBackOff: %v", n, r.obs)
+	}
+	r.has(t, "failure image_pull ImageNotFound default/web-vm", "failure image_pull ImagePullBackOff default/web-vm")
+	// Without a specific reason before it, ErrImagePull is counted.
+	other := event.PodRef{Namespace: "default", Name: "other", UID: "u-other"}
+	sb2 := rt(event.SandboxStart, 3000)
+	sb2.Pod = other
+	g2 := generic
+	g2.Pod, g2.Time = other, at(3100)
+	tl.Apply(sb2)
+	tl.Apply(g2)
+	r.has(t, "failure image_pull ErrImagePull default/other")
+}
