@@ -24,7 +24,13 @@ type pod struct {
 	volumes   map[string]*volume
 	volOrder  []string
 	volStage  Interval
-	volClosed bool
+	volClosed bool // the sandbox was asked for (or a later step seen)
+	// volBound is the step that closed the volumes stage, volBySandbox
+	// whether it was the sandbox request; volEmitted: the stage was
+	// decided (emitVolumes).
+	volBound     Point
+	volBySandbox bool
+	volEmitted   bool
 
 	sandboxID string
 	sandbox   Interval
@@ -66,6 +72,9 @@ type pod struct {
 	// mountTimedOut: the MountTimeout failure was derived.
 	mountTimedOut bool
 	evicted       bool
+	// again: a new incarnation of a UID seen before (a static pod dropped
+	// again after its removal; see reborn).
+	again bool
 	// A crash loop: the first and the latest back-off of the current
 	// streak (back-offs no further apart than crashLoopGap).
 	backoffFirst, backoffLast time.Time
@@ -167,6 +176,9 @@ func (p *pod) containerByID(id string) *container {
 // holding reports whether an end is known but not yet observed (held for
 // the CRI).
 func (p *pod) holding() bool {
+	if p.volClosed && !p.volEmitted {
+		return true
+	}
 	if p.sandbox.Done() && !p.sbEmitted {
 		return true
 	}

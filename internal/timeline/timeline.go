@@ -212,7 +212,7 @@ func (tl *Timeline) lookup(ev event.Event) *pod {
 	ref := ev.Pod
 	key := ref.Key()
 	if ref.UID != "" {
-		if p := tl.byUID[ref.UID]; p != nil {
+		if p := tl.byUID[ref.UID]; p != nil && !reborn(p, ev) {
 			if p.ref.Name == "" && ref.Name != "" {
 				p.ref.Namespace, p.ref.Name = ref.Namespace, ref.Name
 				tl.byName[ref.Key()] = p
@@ -220,14 +220,14 @@ func (tl *Timeline) lookup(ev event.Event) *pod {
 			return p
 		}
 		if key != "" {
-			if p := tl.byName[key]; p != nil && p.ref.UID == "" {
+			if p := tl.byName[key]; p != nil && p.ref.UID == "" && !reborn(p, ev) {
 				p.ref.UID = ref.UID
 				tl.byUID[ref.UID] = p
 				return p
 			}
 		}
 	} else if key != "" {
-		if p := tl.byName[key]; p != nil {
+		if p := tl.byName[key]; p != nil && !reborn(p, ev) {
 			return p
 		}
 	} else if ev.Pod.Name != "" {
@@ -245,6 +245,7 @@ func (tl *Timeline) lookup(ev event.Event) *pod {
 	// A new incarnation of a name replaces the old one in byName; the old
 	// one stays reachable by UID, sandbox and container IDs.
 	p := newPod(ref, Point{ev.Time, ev.Source})
+	p.again = ref.UID != "" && tl.byUID[ref.UID] != nil
 	switch ev.Kind {
 	case event.PodAdd, event.VolumeVerifyStarted, event.VolumeMountStarted:
 		p.resync = !tl.kubeletStartAt.IsZero() && ev.Time.Sub(tl.kubeletStartAt) < resyncWindow
@@ -260,6 +261,32 @@ func (tl *Timeline) lookup(ev event.Event) *pod {
 		tl.evictOldest()
 	}
 	return p
+}
+
+// reborn reports whether ev opens a new incarnation of the pod p, which
+// went away: a pod's UID is unique, except a static pod's, which is a hash
+// of its manifest, so the same manifest dropped again after its pod was
+// removed comes back under the same name and UID. Its start must be a new
+// record, not a continuation of the removed one.
+//
+// Admission and volume steps come only for a pod the kubelet is starting;
+// after a removal they are the new incarnation's. A sandbox request after
+// the kubelet removed the pod (SyncLoop REMOVE or DELETE, --v>=1) is too.
+// After a removal seen only as the runtime's StopPodSandbox (--v=0), a new
+// sandbox is taken as the kubelet replacing a dead one (the same
+// incarnation): at --v=0 a re-created static pod without volumes cannot be
+// told from that, and stays one record.
+func reborn(p *pod, ev event.Event) bool {
+	if p.removed.IsZero() {
+		return false
+	}
+	switch ev.Kind {
+	case event.PodAdd, event.VolumeVerifyStarted, event.VolumeMountStarted:
+		return true
+	case event.SandboxStart:
+		return p.removed.Source == event.SourceKubelet && (ev.SandboxID == "" || ev.SandboxID != p.sandboxID)
+	}
+	return false
 }
 
 func (tl *Timeline) applyPod(ev event.Event) {
@@ -515,6 +542,11 @@ func (tl *Timeline) restart(p *pod, c *container) {
 	}
 	if prev != nil {
 		c.backoff = prev.backoff
+	} else if p.again {
+		// A static pod dropped again numbers its containers on from the
+		// removed incarnation's (the runtime still has them): its first
+		// attempt here is no restart.
+		return
 	}
 	tl.obs.ContainerRestart(exitReason(prev), p.ref)
 }
@@ -623,13 +655,38 @@ func (tl *Timeline) closeVolumes(p *pod, at Point) {
 	tl.closeVolumesAt(p, at, true)
 }
 
-// closeVolumesAt ends the volumes stage; without a logged mount end, the
-// stage ends at at only when at is the sandbox request (sandboxAt).
+// closeVolumesAt marks the volumes stage over at at; without a logged mount
+// end, the stage ends at at only when at is the sandbox request (sandboxAt).
+// The stage is computed and observed later, by emitVolumes, once it is
+// final: the kubelet's mount lines come through the journal and the
+// sandbox's start may come first through the CRI, read by another
+// goroutine, so the lines from before the sandbox request are waited for as
+// long as the other CRI ends are (AwaitCRI).
 func (tl *Timeline) closeVolumesAt(p *pod, at Point, sandboxAt bool) {
 	if p.volClosed {
 		return
 	}
 	p.volClosed = true
+	p.volBound, p.volBySandbox = at, sandboxAt
+}
+
+// emitVolumes computes and observes the volumes stage of a pod whose
+// sandbox was asked for, once the bound is final as of now. The end is the
+// sandbox's start as the most precise source gave it by then (or the step
+// that closed the stage), the start the admission or first volume step,
+// whichever of their lines arrived in the meantime.
+func (tl *Timeline) emitVolumes(p *pod, now time.Time) {
+	if !p.volClosed || p.volEmitted {
+		return
+	}
+	bound, bySandbox := p.volBound, p.volBySandbox
+	if !p.sandbox.Start.IsZero() {
+		bound, bySandbox = p.sandbox.Start, true
+	}
+	if tl.cfg.AwaitCRI > 0 && now.Sub(bound.At) < tl.cfg.AwaitCRI {
+		return
+	}
+	p.volEmitted = true
 	start := p.admitted
 	end := Point{}
 	for _, name := range p.volOrder {
@@ -641,11 +698,11 @@ func (tl *Timeline) closeVolumesAt(p *pod, at Point, sandboxAt bool) {
 			end = v.iv.End
 		}
 	}
-	if start.IsZero() || (end.IsZero() && !sandboxAt) {
+	if start.IsZero() || (end.IsZero() && !bySandbox) {
 		return
 	}
-	if end.IsZero() || end.At.After(at.At) {
-		end = at
+	if end.IsZero() || end.At.After(bound.At) {
+		end = bound
 	}
 	p.volStage = Interval{start, end}
 	if p.volStage.Done() {
@@ -779,6 +836,7 @@ func (tl *Timeline) emitReady(p *pod, now time.Time) {
 	final := func(pt Point) bool {
 		return tl.cfg.AwaitCRI <= 0 || pt.Source == event.SourceCRI || now.Sub(pt.At) >= tl.cfg.AwaitCRI
 	}
+	tl.emitVolumes(p, now)
 	if !p.sbEmitted && p.sandbox.Done() && final(p.sandbox.End) {
 		p.sbEmitted = true
 		tl.obs.Stage(StageSandbox, p.sandbox.Duration(), p.ref)
@@ -858,6 +916,17 @@ func (tl *Timeline) fail(p *pod, st Stage, ev event.Event) {
 	if reason == "" {
 		reason = event.ReasonOther
 	}
+	if reason == event.ReasonErrImagePull {
+		// The kubelet's generic "Error: ErrImagePull" event (--v>=3) after
+		// the pull's own error, which said why (not found, unauthorized,
+		// unreachable): the same failure, counted once under its reason.
+		for _, f := range p.failures {
+			if f.stage == st && specificPull(f.reason) && (f.container == ev.Container || f.container == "" || ev.Container == "") {
+				reason = f.reason
+				break
+			}
+		}
+	}
 	for _, f := range p.failures {
 		// A failure first seen without its container (the runtime's line)
 		// is the same failure as the kubelet's that names it.
@@ -880,6 +949,16 @@ func (tl *Timeline) fail(p *pod, st Stage, ev event.Event) {
 	}
 	p.failures = append(p.failures, &failure{stage: st, reason: reason, container: ev.Container, message: ev.Message, first: ev.Time, last: ev.Time, count: 1})
 	tl.obs.Failure(st, reason, p.ref)
+}
+
+// specificPull: the pull failure reasons the error text splits
+// ErrImagePull into.
+func specificPull(reason string) bool {
+	switch reason {
+	case event.ReasonImageNotFound, event.ReasonRegistryUnauthorized, event.ReasonRegistryUnavailable:
+		return true
+	}
+	return false
 }
 
 // settle emits the node total of a pod whose containers have all started:

@@ -487,3 +487,197 @@ func TestRuntimeOnlyFailedPullFindsItsPod(t *testing.T) {
 		}
 	})
 }
+
+// A static pod's UID is a hash of its manifest: the same manifest dropped
+// again after its pod was removed comes back under the same name and UID.
+// The new incarnation is a new record; its containers, numbered on from
+// the removed incarnation's by the runtime, are no restarts; the removed
+// one keeps its own stages.
+func TestStaticPodDroppedAgainIsNewRecord(t *testing.T) {
+	for _, v := range []struct {
+		name   string
+		remove event.Event // how the removal shows
+		again  event.Event // the new incarnation's first sign
+	}{
+		{"v2 SyncLoop REMOVE, ADD", kl(event.PodRemove, 5000), kl(event.PodAdd, 9000)},
+		{"v2 SyncLoop REMOVE, sandbox first through the CRI", kl(event.PodRemove, 5000),
+			event.Event{Kind: event.SandboxStart, Time: at(9100), Source: event.SourceCRI, SandboxID: "sb2", Attempt: 1}},
+		{"v0 StopPodSandbox, volume verify", event.Event{Kind: event.SandboxStopped, Time: at(5000), Source: event.SourceRuntime, SandboxID: "sb1"},
+			event.Event{Kind: event.VolumeVerifyStarted, Time: at(9000), Source: event.SourceKubelet, Volume: "data", Plugin: "kubernetes.io/empty-dir"}},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			r := &recorder{}
+			tl := New(Config{Settle: time.Second}, r)
+			apply := func(ev event.Event) {
+				if ev.Pod == (event.PodRef{}) {
+					ev.Pod = web
+				}
+				tl.Apply(ev)
+			}
+			// The first incarnation: sandbox sb1, container c1 (attempt 0).
+			sb := rt(event.SandboxStart, 100)
+			sr := rt(event.SandboxReady, 200)
+			sr.SandboxID = "sb1"
+			cs := rt(event.ContainerCreateStart, 300)
+			cs.SandboxID, cs.Container = "sb1", "app"
+			cc := rt(event.ContainerCreated, 320)
+			cc.SandboxID, cc.Container, cc.ContainerID = "sb1", "app", "c1"
+			st := rt(event.ContainerStarted, 400)
+			st.ContainerID = "c1"
+			for _, ev := range []event.Event{sb, sr, cs, cc, st} {
+				apply(ev)
+			}
+			tl.Tick(at(2000))
+			apply(v.remove)
+			// The second: sandbox sb2, container c2 as attempt 1.
+			apply(v.again)
+			sb2 := rt(event.SandboxStart, 9200)
+			sb2.Attempt = 1
+			sr2 := rt(event.SandboxReady, 9300)
+			sr2.SandboxID = "sb2"
+			cs2 := rt(event.ContainerCreateStart, 9400)
+			cs2.SandboxID, cs2.Container, cs2.Attempt = "sb2", "app", 1
+			cc2 := rt(event.ContainerCreated, 9420)
+			cc2.SandboxID, cc2.Container, cc2.ContainerID, cc2.Attempt = "sb2", "app", "c2", 1
+			st2 := rt(event.ContainerStarted, 9500)
+			st2.ContainerID = "c2"
+			for _, ev := range []event.Event{sb2, sr2, cs2, cc2, st2} {
+				apply(ev)
+			}
+			// A late line about the first incarnation's container finds it.
+			ex := kl(event.ContainerExited, 9600)
+			ex.ContainerID, ex.ExitCode, ex.HasExit = "c1", 137, true
+			apply(ex)
+			tl.Tick(at(12000))
+
+			pods := tl.Snapshot(web.Key())
+			if len(pods) != 2 {
+				t.Fatalf("want two records of %s, got %d", web.Key(), len(pods))
+			}
+			sort.Slice(pods, func(i, j int) bool { return pods[i].FirstSeen.Before(pods[j].FirstSeen) })
+			for i, p := range pods {
+				if p.UID != web.UID || len(p.Containers) != 1 {
+					t.Fatalf("record %d: %+v", i, p)
+				}
+			}
+			if c := pods[1].Containers[0]; c.ID != "c2" || *c.CreateSeconds > 0.1 {
+				t.Errorf("the new incarnation's container: %+v", c)
+			}
+			if c := pods[0].Containers[0]; c.ID != "c1" || c.ExitCode == nil || *c.ExitCode != 137 {
+				t.Errorf("the removed incarnation's container: %+v", c)
+			}
+			if n := r.count("restart"); n != 0 {
+				t.Errorf("restarts counted for a new incarnation: %v", r.obs)
+			}
+			if n := r.count("stage container_create 20ms default/web-vm"); n != 2 {
+				t.Errorf("container_create observed %d times at 20ms, want 2: %v", n, r.obs)
+			}
+			if n := r.count("total node"); n != 2 {
+				t.Errorf("node total observed %d times, want 2: %v", n, r.obs)
+			}
+		})
+	}
+}
+
+// A sandbox replaced by the kubelet (the old one died: StopPodSandbox,
+// then a sandbox of the next attempt, no admission or volume step) is the
+// same incarnation.
+func TestSandboxReplacedSameRecord(t *testing.T) {
+	r := &recorder{}
+	tl := New(Config{}, r)
+	sb := rt(event.SandboxStart, 100)
+	sb.Pod = web
+	sr := rt(event.SandboxReady, 200)
+	sr.Pod, sr.SandboxID = web, "sb1"
+	stop := rt(event.SandboxStopped, 5000)
+	stop.Pod, stop.SandboxID = web, "sb1"
+	sb2 := rt(event.SandboxStart, 5100)
+	sb2.Pod, sb2.Attempt = web, 1
+	for _, ev := range []event.Event{sb, sr, stop, sb2} {
+		tl.Apply(ev)
+	}
+	if got := len(tl.Snapshot(web.Key())); got != 1 {
+		t.Fatalf("a replaced sandbox made %d records", got)
+	}
+}
+
+// The volumes stage does not depend on whether the kubelet's mount lines
+// (journal) or the sandbox's start (CRI, another goroutine) are applied
+// first: its end is decided once the CRI's ends are final.
+func TestVolumesStageOrderIndependent(t *testing.T) {
+	add := kl(event.PodAdd, 360)
+	add.Pod = web
+	vs := kl(event.VolumeMountStarted, 460)
+	vs.Pod, vs.Volume, vs.Plugin = web, "content", "kubernetes.io/empty-dir"
+	vm := kl(event.VolumeMounted, 461)
+	vm.Pod, vm.Volume, vm.Plugin = web, "content", "kubernetes.io/empty-dir"
+	sbLine := rt(event.SandboxStart, 670)
+	sbLine.Pod = web
+	sbCRI := event.Event{Kind: event.SandboxStart, Time: at(672), Source: event.SourceCRI, Pod: web, SandboxID: "sb1"}
+	srCRI := event.Event{Kind: event.SandboxReady, Time: at(775), Source: event.SourceCRI, Pod: web, SandboxID: "sb1"}
+	journal := []event.Event{add, vs, vm, sbLine}
+	cri := []event.Event{sbCRI, srCRI}
+	orders := map[string][]event.Event{
+		"journal first":               append(append([]event.Event{}, journal...), cri...),
+		"CRI first":                   append(append([]event.Event{}, cri...), journal...),
+		"CRI between admit and mount": {add, sbCRI, srCRI, vs, vm, sbLine},
+	}
+	var want string
+	for name, evs := range orders {
+		r := &recorder{}
+		tl := New(Config{AwaitCRI: 2 * time.Second}, r)
+		for _, ev := range evs {
+			tl.Apply(ev)
+		}
+		if n := r.count("stage volumes"); n != 0 {
+			t.Errorf("%s: volumes observed before the CRI's ends are final: %v", name, r.obs)
+		}
+		tl.Tick(at(672 + 2000))
+		var got []string
+		for _, o := range r.obs {
+			if strings.HasPrefix(o, "stage volumes") {
+				got = append(got, o)
+			}
+		}
+		iv := tl.Snapshot(web.Key())[0].Intervals["volumes"]
+		s := fmt.Sprintf("%v %s-%s %s-%s", got, iv.Start.Format("05.000"), iv.End.Format("05.000"), iv.StartSource, iv.EndSource)
+		if want == "" {
+			want = "[stage volumes 101ms default/web-vm] 47.360-47.461 kubelet-kubelet"
+		}
+		if s != want {
+			t.Errorf("%s: %s, want %s", name, s, want)
+		}
+	}
+}
+
+// At --v=3 the kubelet follows a pull's error ("… not found": ImageNotFound)
+// with the event "Error: ErrImagePull", which says nothing more: one
+// failure, counted once under ImageNotFound (seen on the real node).
+func TestGenericErrImagePullAfterSpecificReason(t *testing.T) {
+	r := &recorder{}
+	tl := New(Config{}, r)
+	sb := rt(event.SandboxStart, 0)
+	sb.Pod = web
+	notFound := kl(event.ImagePullFailed, 100)
+	notFound.Pod, notFound.Container, notFound.Image, notFound.Reason = web, "main", "reg/nope:1", event.ReasonImageNotFound
+	generic := kl(event.ImagePullFailed, 101)
+	generic.Pod, generic.Container, generic.Reason = web, "main", event.ReasonErrImagePull
+	backoff := kl(event.ImagePullBackOff, 2000)
+	backoff.Pod, backoff.Container, backoff.Reason = web, "main", event.ReasonImagePullBackOff
+	for _, ev := range []event.Event{sb, notFound, generic, notFound, generic, backoff} {
+		tl.Apply(ev)
+	}
+	if n := r.count("failure"); n != 2 {
+		t.Errorf("%d failures counted, want ImageNotFound and ImagePullBackOff: %v", n, r.obs)
+	}
+	r.has(t, "failure image_pull ImageNotFound default/web-vm", "failure image_pull ImagePullBackOff default/web-vm")
+	// Without a specific reason before it, ErrImagePull is counted.
+	other := event.PodRef{Namespace: "default", Name: "other", UID: "u-other"}
+	sb2 := rt(event.SandboxStart, 3000)
+	sb2.Pod = other
+	g2 := generic
+	g2.Pod, g2.Time = other, at(3100)
+	tl.Apply(sb2)
+	tl.Apply(g2)
+	r.has(t, "failure image_pull ErrImagePull default/other")
+}

@@ -52,6 +52,11 @@ func checkAgainstReferences(t *testing.T, n *node, pod func(string) string) {
 	for i := 0; i < 20; i++ {
 		names = append(names, fmt.Sprintf("s7-burst-%02d", i))
 	}
+	healthy := []string{"s1-web", "s2-cached", "s3-pair", "s7-burst-00"}
+	if n.v == nodeV {
+		names = append(names, "s9-oom", "s10-unready", "s11-restart-a", "s11-restart-b", "s11-restart-c", "s12-after")
+		healthy = append(healthy, "s11-restart-a", "s11-restart-b", "s11-restart-c", "s12-after")
+	}
 	for _, name := range names {
 		if _, ok := pods[pod(name)]; !ok {
 			t.Errorf("v=%d: pod %s missing from the agent's /pods", n.v, pod(name))
@@ -195,7 +200,9 @@ func checkAgainstReferences(t *testing.T, n *node, pod func(string) string) {
 
 	t.Run("failures-agree-with-kubelet", func(t *testing.T) {
 		kp := n.kubeletPods(t)
-		if r := kp[pod("s4-missing")].waitingReason(); (r != "ErrImagePull" && r != "ImagePullBackOff") || !hasFailure(pods[pod("s4-missing")], "image_pull", "ErrImagePull") {
+		// The registry says "not found": ImageNotFound, more specific
+		// than the kubelet's ErrImagePull.
+		if r := kp[pod("s4-missing")].waitingReason(); (r != "ErrImagePull" && r != "ImagePullBackOff") || !hasFailure(pods[pod("s4-missing")], "image_pull", "ImageNotFound") {
 			t.Errorf("v=%d: s4 kubelet %q, agent %+v", n.v, r, pods[pod("s4-missing")].Failures)
 		}
 		// Between back-offs the container runs again for a moment: the
@@ -215,11 +222,39 @@ func checkAgainstReferences(t *testing.T, n *node, pod func(string) string) {
 			b, _ := json.Marshal(p)
 			t.Errorf("v=%d: s8 state %q: %s", n.v, p.State, b)
 		}
-		for _, name := range []string{"s1-web", "s2-cached", "s3-pair", "s7-burst-00"} {
+		exactFailures(t, n, pods, pod)
+		for _, name := range healthy {
 			for _, f := range pods[pod(name)].Failures {
 				if f.Stage != "readiness" {
 					t.Errorf("v=%d: a false failure on healthy %s: %+v", n.v, name, f)
 				}
+			}
+		}
+	})
+
+	t.Run("stuck-gauges", func(t *testing.T) { checkStuckGauges(t, n, pod) })
+	t.Run("restarts-by-reason", func(t *testing.T) { checkRestarts(t, n, pod) })
+	t.Run("node-health", func(t *testing.T) {
+		m := n.agentMetrics(t)
+		starts := 1.0
+		if n.v == nodeV {
+			starts = 2 // scenario 11
+		}
+		if got := m["podstart_kubelet_starts_total"]; got != starts {
+			t.Errorf("v=%d: kubelet starts %v, want %v", n.v, got, starts)
+		}
+		// As the runtime reports them (NetworkReady is false on the
+		// stack: no pod network).
+		for _, c := range []string{"RuntimeReady", "NetworkReady"} {
+			if got, want := m[`podstart_cri_condition{condition="`+c+`"}`], n.criCondition(t, c); got != want {
+				t.Errorf("v=%d: cri_condition %s = %v, crictl info says %v", n.v, c, got, want)
+			}
+		}
+		// Only the containerd outage (scenario 12) may have made node
+		// problems, and only runtime ones (checked there).
+		for k, v := range m {
+			if strings.HasPrefix(k, "podstart_node_problems_total{") && v != 0 && (n.v != nodeV || !strings.Contains(k, "runtime")) {
+				t.Errorf("v=%d: %s %v on a healthy node", n.v, k, v)
 			}
 		}
 	})

@@ -20,7 +20,8 @@ import (
 	"github.com/podstart/podstart/internal/timeline"
 )
 
-// TestNodeV0, V2, V3: the eight scenarios at one kubelet verbosity each.
+// TestNodeV0, V2, V3: the eight scenarios at one kubelet verbosity each;
+// at nodeV (2) also the four of issue6_test.go.
 func TestNodeV0(t *testing.T) { scenarios(t, 0) }
 func TestNodeV2(t *testing.T) { scenarios(t, 2) }
 func TestNodeV3(t *testing.T) { scenarios(t, 3) }
@@ -131,6 +132,7 @@ func scenarios(t *testing.T, v int) {
     command: ["/bin/sh", "-c", "sleep 3600"]
 `))
 		waitFor(t, 60*time.Second, "s4 ImagePullBackOff", func() bool { return kpods()[pod("s4-missing")].waitingReason() == "ImagePullBackOff" })
+		wantStuck(t, n, pod("s4-missing"), "image_pull", "ImageNotFound", "ImagePullBackOff")
 	})
 	// 5. A container that exits 1 over and over.
 	t.Run("5-crashloop", func(t *testing.T) {
@@ -141,6 +143,7 @@ func scenarios(t *testing.T, v int) {
     command: ["/bin/sh", "-c", "exit 1"]
 `))
 		waitFor(t, 60*time.Second, "s5 CrashLoopBackOff", func() bool { return kpods()[pod("s5-crash")].waitingReason() == "CrashLoopBackOff" })
+		wantStuck(t, n, pod("s5-crash"), "container_start", "CrashLoopBackOff")
 	})
 	// 6. A hostPath volume of type File whose path is missing.
 	t.Run("6-missing-hostpath-file", func(t *testing.T) {
@@ -157,6 +160,7 @@ func scenarios(t *testing.T, v int) {
 			p, ok := n.agentPod(t, pod("s6-nofile"))
 			return ok && hasFailure(p, "volumes", "FailedMount")
 		})
+		wantStuck(t, n, pod("s6-nofile"), "volumes", "FailedMount")
 	})
 	// 7. A burst of 20 pods at the same moment.
 	t.Run("7-burst", func(t *testing.T) {
@@ -211,6 +215,12 @@ func scenarios(t *testing.T, v int) {
 			return out == "" && !ok
 		})
 	})
+	if v == nodeV {
+		t.Run("9-oom-killed", func(t *testing.T) { scenarioOOM(t, n, pod) })
+		t.Run("10-never-ready", func(t *testing.T) { scenarioNeverReady(t, n, pod) })
+		t.Run("11-kubelet-restart", func(t *testing.T) { scenarioKubeletRestart(t, n, pod) })
+		t.Run("12-containerd-down-30s", func(t *testing.T) { scenarioContainerdDown(t, n, pod) })
+	}
 
 	// Let the last pods settle, and Prometheus scrape.
 	time.Sleep(6 * time.Second)

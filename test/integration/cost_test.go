@@ -51,15 +51,27 @@ func TestCRICost(t *testing.T) {
 		req0 := r.metric(t, "podstart_cri_requests_total", map[string]string{"code": "OK"})
 		list0 := r.metric(t, "podstart_cri_requests_total", map[string]string{"method": "ListContainers"})
 		st0 := r.metric(t, "podstart_cri_requests_total", map[string]string{"method": "ContainerStatus"})
+		// Status, every poll interval in both modes, for
+		// podstart_cri_condition.
+		rs0 := r.metric(t, "podstart_cri_requests_total", map[string]string{"method": "Status"})
 		cpu0, t0 := cpuNow(), time.Now()
 		time.Sleep(window)
 		cpu, wall := cpuNow()-cpu0, time.Since(t0)
 		reqs := r.metric(t, "podstart_cri_requests_total", map[string]string{"code": "OK"}) - req0
 		lists := r.metric(t, "podstart_cri_requests_total", map[string]string{"method": "ListContainers"}) - list0
 		status := r.metric(t, "podstart_cri_requests_total", map[string]string{"method": "ContainerStatus"}) - st0
-		t.Logf("CRI cost, %d running pods, %s: %.2f requests/s (ListContainers %.0f, ContainerStatus %.0f in %s), agent CPU %.2f ms/s",
-			pods, mode.name, reqs/wall.Seconds(), lists, status, wall.Round(time.Millisecond), float64(cpu.Microseconds())/1000/wall.Seconds())
-		fmt.Printf("CRI cost, %d running pods, %-6s %6.2f requests/s, agent CPU %6.2f ms/s\n", pods, mode.name+":", reqs/wall.Seconds(), float64(cpu.Microseconds())/1000/wall.Seconds())
+		rstatus := r.metric(t, "podstart_cri_requests_total", map[string]string{"method": "Status"}) - rs0
+		reqs -= rstatus
+		t.Logf("CRI cost, %d running pods, %s: %.2f requests/s besides Status (ListContainers %.0f, ContainerStatus %.0f in %s), Status %.0f, agent CPU %.2f ms/s",
+			pods, mode.name, reqs/wall.Seconds(), lists, status, wall.Round(time.Millisecond), rstatus, float64(cpu.Microseconds())/1000/wall.Seconds())
+		every := mode.every
+		if every == 0 {
+			every = 2 * time.Second // cri.Config's default poll interval
+		}
+		if max := window/every + 1; rstatus < 1 || rstatus > float64(max) {
+			t.Errorf("%s: %v Status calls in %s, want one per poll interval (at most %d)", mode.name, rstatus, window, max)
+		}
+		fmt.Printf("CRI cost, %d running pods, %-6s %6.2f requests/s besides Status, agent CPU %6.2f ms/s\n", pods, mode.name+":", reqs/wall.Seconds(), float64(cpu.Microseconds())/1000/wall.Seconds())
 		if !mode.poll && reqs != 0 {
 			t.Errorf("the event stream made %v requests while nothing changed", reqs)
 		}

@@ -123,8 +123,10 @@ func scenario(t *testing.T, variant string, forcePoll bool) {
 	if cv, _ := containerView(views["beta"], "data"); size == 0 || cv.ImageSize != size {
 		t.Errorf("bigdata size %d, crictl inspecti says %d", cv.ImageSize, size)
 	}
-	if f := views["gamma"].Failures[0]; f.Stage != "image_pull" || f.Reason != "ErrImagePull" {
-		t.Errorf("gamma failure %+v, want image_pull ErrImagePull", f)
+	// The registry answers "not found": ImageNotFound, from containerd's
+	// own error line.
+	if f := views["gamma"].Failures[0]; f.Stage != "image_pull" || f.Reason != "ImageNotFound" {
+		t.Errorf("gamma failure %+v, want image_pull ImageNotFound", f)
 	}
 	// Each stage observed once per container, however many sources spoke.
 	if n := r.obs.get("container_start " + ns + "/beta"); n != 2 {
