@@ -398,6 +398,13 @@ func (in *interner) get(b []byte) string {
 	return s
 }
 
+// pollEvery bounds how long the reader sleeps without looking: journald
+// tells inotify of new entries only every 250 ms (its post-change timer),
+// while the entries are in the mapped file at once, so looking every
+// 50 ms cuts the latency from a line to the metric by about 200 ms for a
+// few microseconds of CPU a look.
+const pollEvery = 50 * time.Millisecond
+
 // wait blocks until the journal changes or ctx ends. A failing wait (for
 // example inotify instances exhausted) is retried after a pause, so that it
 // never spins.
@@ -406,7 +413,7 @@ func (r *Reader) wait(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return nil
 		}
-		switch st := r.j.wait(250 * time.Millisecond); {
+		switch st := r.j.wait(pollEvery); {
 		case st == sdAppend, st == sdInvalidate:
 			return nil
 		case st == sdNop:
