@@ -90,7 +90,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	webCfg := kingpinflag.AddFlags(serve, defaultPort)
 	lookback := serve.Flag("lookback", "Without a saved cursor (or --since), begin this far back.").Default("10m").Duration()
 	serve.Flag("since", "Begin here instead of the lookback: a duration back from now (1h) or a timestamp (RFC 3339).").StringVar(&o.since)
-	stateFile := serve.Flag("state.file", "File that keeps the journal cursor across restarts; empty disables it.").Default("/var/lib/podstart/state.json").String()
+	stateFile := serve.Flag("state.file", "File that keeps the journal cursor, where the earliest pod in flight began and what was observed, so that a restart counts every pod once; empty disables it.").Default("/var/lib/podstart/state.json").String()
 	stateInterval := serve.Flag("state.interval", "How often the state file is written (and on shutdown).").Default("10s").Duration()
 	disablePods := serve.Flag("web.disable-pods", "Do not serve /pods (pod names and timelines).").Bool()
 	nsLabel := serve.Flag("metrics.namespace-label", "Add a namespace label to stage, startup and failure metrics (multiplies series).").Bool()

@@ -201,8 +201,14 @@ func checkAgainstReferences(t *testing.T, n *node, pod func(string) string) {
 	t.Run("failures-agree-with-kubelet", func(t *testing.T) {
 		kp := n.kubeletPods(t)
 		// The registry says "not found": ImageNotFound, more specific
-		// than the kubelet's ErrImagePull.
-		if r := kp[pod("s4-missing")].waitingReason(); (r != "ErrImagePull" && r != "ImagePullBackOff") || !hasFailure(pods[pod("s4-missing")], "image_pull", "ImageNotFound") {
+		// than the kubelet's ErrImagePull. At v=2 containerd was stopped
+		// for 30 s (scenario 12) while s4 kept retrying: the kubelet's
+		// last try may have been the image inspection that failed then,
+		// ImageInspectError, until its next try (back-off up to 5 min);
+		// the runtime outage is podstart's node-health signal, not a
+		// failure of s4's own.
+		okReasons := map[string]bool{"ErrImagePull": true, "ImagePullBackOff": true, "ImageInspectError": n.v == 2}
+		if r := kp[pod("s4-missing")].waitingReason(); !okReasons[r] || !hasFailure(pods[pod("s4-missing")], "image_pull", "ImageNotFound") {
 			t.Errorf("v=%d: s4 kubelet %q, agent %+v", n.v, r, pods[pod("s4-missing")].Failures)
 		}
 		// Between back-offs the container runs again for a moment: the
