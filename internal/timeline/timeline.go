@@ -1,6 +1,7 @@
 package timeline
 
 import (
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -1042,16 +1043,29 @@ func (tl *Timeline) activate(p *pod) {
 }
 
 func (tl *Timeline) evictOldest() {
-	oldest := 0
-	for i, p := range tl.pods {
-		if p.lastSeen.Before(tl.pods[oldest].lastSeen) {
-			oldest = i
+	// The least recently seen pods go, one in a hundred of the cap at a
+	// time (one for a cap under 100): finding the oldest takes a look at
+	// every pod, which per new pod would cost a look at 5,000 pods per
+	// pod once a busy node reached the cap.
+	n := len(tl.pods) - tl.cfg.MaxPods + tl.cfg.MaxPods/100
+	if n <= 0 {
+		return
+	}
+	order := make([]*pod, len(tl.pods))
+	copy(order, tl.pods)
+	slices.SortStableFunc(order, func(a, b *pod) int { return a.lastSeen.Compare(b.lastSeen) })
+	for _, p := range order[:n] {
+		tl.forget(p)
+		tl.obs.Evicted()
+	}
+	keep := tl.pods[:0]
+	for _, p := range tl.pods {
+		if !p.gone {
+			keep = append(keep, p)
 		}
 	}
-	p := tl.pods[oldest]
-	tl.forget(p)
-	tl.pods = append(tl.pods[:oldest], tl.pods[oldest+1:]...)
-	tl.obs.Evicted()
+	clear(tl.pods[len(keep):])
+	tl.pods = keep
 }
 
 // forget drops a pod's index entries; the caller removes it from tl.pods.
