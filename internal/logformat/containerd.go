@@ -496,48 +496,20 @@ func startCall(rec *record, rest string, t time.Time) (event.Event, bool) {
 // exited_at, the shim's record of the exit, is the event's time.
 func exitEvent(rest string, t time.Time) (event.Event, bool) {
 	var cid, id, status, exitedAt string
-	if body, ok := strings.CutPrefix(rest, "&TaskExit{"); ok {
-		sc := structScanner{s: body}
-		for {
-			k, v, ok := sc.next()
-			if !ok {
-				break
-			}
-			switch k {
-			case "ContainerID":
-				cid = v
-			case "ID":
-				id = v
-			case "ExitStatus":
-				status = v
-			case "ExitedAt":
-				exitedAt = v
-			}
+	ok := taskFields(rest, "&TaskExit{", func(k, v string) {
+		switch k {
+		case "container_id":
+			cid = v
+		case "id":
+			id = v
+		case "exit_status":
+			status = v
+		case "exited_at":
+			exitedAt = v
 		}
-		if !sc.closed {
-			return event.Event{}, false
-		}
-	} else {
-		sc := protoScanner{s: rest}
-		for {
-			k, v, ok := sc.next()
-			if !ok {
-				break
-			}
-			switch k {
-			case "container_id":
-				cid = v
-			case "id":
-				id = v
-			case "exit_status":
-				status = v
-			case "exited_at":
-				exitedAt = v
-			}
-		}
-		if sc.bad {
-			return event.Event{}, false
-		}
+	})
+	if !ok {
+		return event.Event{}, false
 	}
 	if cid == "" || cid != id {
 		return event.Event{}, false
@@ -656,39 +628,56 @@ func classifySandboxError(msg string) string {
 // killed a process in the container's cgroup for its memory limit.
 func oomEvent(rest string, t time.Time) (event.Event, bool) {
 	var id string
-	if body, ok := strings.CutPrefix(rest, "&TaskOOM{"); ok {
-		sc := structScanner{s: body}
-		for {
-			k, v, ok := sc.next()
-			if !ok {
-				break
-			}
-			if k == "ContainerID" {
-				id = v
-			}
+	ok := taskFields(rest, "&TaskOOM{", func(k, v string) {
+		if k == "container_id" {
+			id = v
 		}
-		if !sc.closed {
-			return event.Event{}, false
-		}
-	} else {
-		sc := protoScanner{s: rest}
-		for {
-			k, v, ok := sc.next()
-			if !ok {
-				break
-			}
-			if k == "container_id" {
-				id = v
-			}
-		}
-		if sc.bad {
-			return event.Event{}, false
-		}
+	})
+	if !ok {
+		return event.Event{}, false
 	}
 	if id == "" {
 		return event.Event{}, false
 	}
 	return event.Event{Kind: event.ContainerOOM, Time: t, ContainerID: id, Reason: event.ReasonOOMKilled}, true
+}
+
+// taskFields reads the fields of a task event as containerd 1.x writes it
+// (Go struct syntax after structPrefix, `&TaskExit{ContainerID:…,}`) or as
+// 2.x does (protobuf text, `container_id:"…"`), and hands each to f under
+// its protobuf name. It reports false for a struct that is not closed or
+// protobuf text it cannot read: a line cut short.
+func taskFields(rest, structPrefix string, f func(key, val string)) bool {
+	if body, ok := strings.CutPrefix(rest, structPrefix); ok {
+		sc := structScanner{s: body}
+		for k, v, ok := sc.next(); ok; k, v, ok = sc.next() {
+			if name := taskFieldName(k); name != "" {
+				f(name, v)
+			}
+		}
+		return sc.closed
+	}
+	sc := protoScanner{s: rest}
+	for k, v, ok := sc.next(); ok; k, v, ok = sc.next() {
+		f(k, v)
+	}
+	return !sc.bad
+}
+
+// taskFieldName returns the protobuf name of a task field podstart reads,
+// given its Go struct name; "" for the others.
+func taskFieldName(structName string) string {
+	switch structName {
+	case "ContainerID":
+		return "container_id"
+	case "ID":
+		return "id"
+	case "ExitStatus":
+		return "exit_status"
+	case "ExitedAt":
+		return "exited_at"
+	}
+	return ""
 }
 
 // quoted reads the Go-quoted string at the start of s (as %q writes it) and
