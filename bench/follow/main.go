@@ -241,19 +241,6 @@ func scrape(base string) (string, time.Duration, error) {
 	return string(b), time.Since(t), err
 }
 
-// metric sums the samples of a metric family (no labels selected).
-func metric(body, name string) float64 {
-	var sum float64
-	for _, l := range strings.Split(body, "\n") {
-		if strings.HasPrefix(l, name+"{") || strings.HasPrefix(l, name+" ") {
-			f := strings.Fields(l)
-			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
-			sum += v
-		}
-	}
-	return sum
-}
-
 func freePort() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -308,28 +295,12 @@ func run(agentBin string, d time.Duration, floodPods int) error {
 	}
 	time.Sleep(500 * time.Millisecond)
 
-	addr, err := freePort()
+	cmd, base, err := startAgent(agentBin, ns.Dir, "", 10*time.Second)
 	if err != nil {
-		return err
-	}
-	cmd := exec.Command(agentBin, "--journal.path", ns.Dir, "--journal.identifier", "kubelet", "--journal.identifier", "containerd",
-		"--cri.endpoint", "none", "--state.file", "", "--web.listen-address", addr, "--lookback", "1h", "--log.level", "warn")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
 		return err
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 	p := proc{cmd.Process.Pid}
-	base := "http://" + addr
-	for i := 0; ; i++ {
-		if _, _, err := scrape(base); err == nil {
-			break
-		}
-		if i == 100 {
-			return errors.New("the agent did not answer within 10s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 
 	measure := func(name string, ls []line, paced bool) (phase, error) {
 		ph := phase{name: name, lines: len(ls)}
@@ -354,7 +325,7 @@ func run(agentBin string, d time.Duration, floodPods int) error {
 				if err != nil {
 					return ph, err
 				}
-				if metric(body, "podstart_journal_entries_read_total") >= want {
+				if series(body, "podstart_journal_entries_read_total") >= want {
 					break
 				}
 			}
@@ -367,7 +338,7 @@ func run(agentBin string, d time.Duration, floodPods int) error {
 		if err != nil {
 			return ph, err
 		}
-		ph.heap = metric(body, "go_memstats_heap_inuse_bytes")
+		ph.heap = series(body, "go_memstats_heap_inuse_bytes")
 		return ph, nil
 	}
 
@@ -395,10 +366,10 @@ func run(agentBin string, d time.Duration, floodPods int) error {
 		body, lat = b, append(lat, l)
 	}
 	slices.Sort(lat)
-	series := 0
+	allSeries := 0
 	for _, l := range strings.Split(body, "\n") {
 		if l != "" && !strings.HasPrefix(l, "#") {
-			series++
+			allSeries++
 		}
 	}
 	podstartSeries := 0
@@ -410,7 +381,7 @@ func run(agentBin string, d time.Duration, floodPods int) error {
 
 	// Latency: one line at a time, then scrape until it is counted.
 	var lats []time.Duration
-	read := metric(body, "podstart_journal_entries_read_total")
+	read := series(body, "podstart_journal_entries_read_total")
 	for i := 0; i < 200; i++ {
 		l := steady[i%len(steady)]
 		t := time.Now()
@@ -422,7 +393,7 @@ func run(agentBin string, d time.Duration, floodPods int) error {
 			if err != nil {
 				return err
 			}
-			if v := metric(b, "podstart_journal_entries_read_total"); v > read {
+			if v := series(b, "podstart_journal_entries_read_total"); v > read {
 				read = v
 				lats = append(lats, time.Since(t))
 				break
@@ -442,9 +413,9 @@ func run(agentBin string, d time.Duration, floodPods int) error {
 			ph.name, ph.lines, float64(ph.lines)/ph.wall.Seconds(), ph.cpu, 100*ph.cpu.Seconds()/ph.wall.Seconds(),
 			float64(ph.cpu.Microseconds())/float64(ph.lines), mib(ph.rss), mib(ph.anon), mib(ph.fil), ph.heap/(1<<20))
 	}
-	fmt.Printf("\npods tracked at the end: %.0f\n", metric(body, "podstart_timeline_pods"))
+	fmt.Printf("\npods tracked at the end: %.0f\n", series(body, "podstart_timeline_pods"))
 	fmt.Printf("\n| /metrics | value |\n|---|---|\n")
-	fmt.Printf("| size | %d bytes |\n| series (all) | %d |\n| series podstart_* (samples incl. buckets) | %d |\n", len(body), series, podstartSeries)
+	fmt.Printf("| size | %d bytes |\n| series (all) | %d |\n| series podstart_* (samples incl. buckets) | %d |\n", len(body), allSeries, podstartSeries)
 	fmt.Printf("| scrape latency p50 / p99 (50 scrapes) | %s / %s |\n", lat[len(lat)/2].Round(time.Microsecond), lat[len(lat)*99/100].Round(time.Microsecond))
 	fmt.Printf("\n| journal line to counted on /metrics (%d lines) | value |\n|---|---|\n", len(lats))
 	fmt.Printf("| p50 | %s |\n| p99 | %s |\n| max | %s |\n", lats[len(lats)/2].Round(time.Microsecond), lats[len(lats)*99/100].Round(time.Microsecond), lats[len(lats)-1].Round(time.Microsecond))

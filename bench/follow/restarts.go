@@ -52,7 +52,8 @@ var counted = []struct{ name, series string }{
 	{"failures", `podstart_failures_total`},
 }
 
-// series sums the samples whose line begins with prefix.
+// series sums the samples of a metric family, or of its series whose
+// labels include the ones in prefix (name{label="value"}).
 func series(body, prefix string) float64 {
 	name, labels, _ := strings.Cut(prefix, "{")
 	var sum float64
