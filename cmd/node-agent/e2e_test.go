@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -508,5 +509,22 @@ func TestFailedAndStuckPods(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReportSameThroughLibsystemd: the report of each recording is the same
+// whether the journal files are read directly (report's default) or
+// through libsystemd (--journal.libsystemd, serve's way).
+func TestReportSameThroughLibsystemd(t *testing.T) {
+	for _, rec := range []string{"realnode-basic", "clusternode-basic"} {
+		dir := unpack(t, rec)
+		direct := reportJSON(t, "--journal.path", dir)
+		via := reportJSON(t, "--journal.path", dir, "--journal.libsystemd")
+		if len(direct.Pods) == 0 {
+			t.Fatalf("%s: no pods in the report", rec)
+		}
+		if !reflect.DeepEqual(direct, via) {
+			t.Fatalf("%s: the reports differ:\ndirect:     %+v\nlibsystemd: %+v", rec, direct, via)
+		}
 	}
 }

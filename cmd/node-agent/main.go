@@ -101,6 +101,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	rep.Flag("since", "Only entries after this: a duration back from now (1h) or a timestamp (RFC 3339). Default: all the journal holds.").StringVar(&o.since)
 	podFilter := rep.Flag("pod", "Only this pod (namespace/name).").String()
 	format := rep.Flag("format", "Output format: table or json.").Default("table").Enum("table", "json")
+	viaLibsystemd := rep.Flag("journal.libsystemd", "Read the journal through libsystemd, as serve does, rather than reading its files directly (slower; files of a kind podstart does not read itself go through libsystemd anyway).").Bool()
 
 	app.Command("parse", "Read log lines on stdin (journal MESSAGEs or journalctl lines) and print what each means, one JSON object per line.")
 
@@ -128,6 +129,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "node-agent: %v\n", err)
 			return 2
 		}
+		jc.Libsystemd = *viaLibsystemd
 		return runReport(ctx, o, jc, *podFilter, *format, logger, stdout, stderr)
 	default:
 		jc, err := journalConfig(o)

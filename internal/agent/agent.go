@@ -107,6 +107,7 @@ func (a *Agent) ReadOnce(ctx context.Context) error {
 		return err
 	}
 	defer r.Close()
+	a.log.Debug("reading the journal once", "files_read_directly", r.Direct)
 	err = r.Run(ctx, handler{a})
 	if a.cri != nil {
 		// The runtime knows the exact ends of the pods it still has.

@@ -1,7 +1,9 @@
 // Package journal reads the kubelet's and the container runtime's entries
-// from the systemd journal through libsystemd (sd-journal, see sd.go). It
-// hands each entry's message, unit, process and receive time to a Handler,
-// and knows nothing of what the messages mean.
+// from the systemd journal: through libsystemd (sd-journal, see sd.go) when
+// following or resuming, and from the journal files directly when reading
+// once from the start or a time (file.go). It hands each entry's message,
+// unit, process and receive time to a Handler, and knows nothing of what
+// the messages mean.
 //
 // Only the fields podstart needs are read, and the journal's own matches
 // select the units, because the per-entry cost is the agent's main cost.
@@ -85,12 +87,27 @@ type Config struct {
 	Scribble bool
 	// CheckpointEvery bounds how often Checkpoint is called; zero means 5s.
 	CheckpointEvery time.Duration
+	// Libsystemd reads through libsystemd even where the journal files
+	// could be read directly (read-once mode, see file.go).
+	Libsystemd bool
+}
+
+// source is what Run reads from: libsystemd (sd.go) or the journal files
+// themselves (file.go).
+type source interface {
+	next(e *sdEntry) (bool, error)
+	cursor() (string, error)
+	close()
 }
 
 // Reader reads one journal. It is not safe for concurrent use; Run owns it.
 type Reader struct {
 	cfg Config
-	j   *sdJournal
+	src source
+	j   *sdJournal // the same as src when reading through libsystemd; nil otherwise
+	// Direct is set when the journal files are read directly (file.go)
+	// rather than through libsystemd.
+	Direct bool
 	// CursorReset is set when Open could not resume from Config.Cursor
 	// (vacuumed away, or from another journal) and fell back to Since.
 	CursorReset bool
@@ -109,6 +126,14 @@ func Open(cfg Config) (*Reader, error) {
 	if err := check(cfg.Path); err != nil {
 		return nil, err
 	}
+	if !cfg.Follow && cfg.Cursor == "" && cfg.ReplayFrom.IsZero() && !cfg.Libsystemd {
+		// Read once from the start or a time: the files can be read
+		// directly. Files of a kind file.go does not read fall back to
+		// libsystemd below.
+		if fj, err := openFiles(cfg.Path, cfg.Matches, cfg.Since); err == nil {
+			return &Reader{cfg: cfg, src: fj, Direct: true}, nil
+		}
+	}
 	var (
 		j   *sdJournal
 		err error
@@ -124,7 +149,7 @@ func Open(cfg Config) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot open the journal at %s: %w", describe(cfg.Path), err)
 	}
-	r := &Reader{cfg: cfg, j: j}
+	r := &Reader{cfg: cfg, src: j, j: j}
 	if err := r.addMatches(); err != nil {
 		j.close()
 		return nil, err
@@ -264,7 +289,7 @@ func (r *Reader) seek() error {
 
 // Close releases the journal.
 func (r *Reader) Close() error {
-	r.j.close()
+	r.src.close()
 	return nil
 }
 
@@ -287,7 +312,7 @@ func (r *Reader) Run(ctx context.Context, h Handler) error {
 		if !pending || (!force && time.Since(lastCheckpoint) < every) {
 			return
 		}
-		if c, err := r.j.cursor(); err == nil {
+		if c, err := r.src.cursor(); err == nil {
 			h.Checkpoint(c)
 			pending = false
 			lastCheckpoint = time.Now()
@@ -302,7 +327,7 @@ func (r *Reader) Run(ctx context.Context, h Handler) error {
 			}
 		}
 		n++
-		ok, err := r.j.next(&se)
+		ok, err := r.src.next(&se)
 		if err != nil {
 			return fmt.Errorf("cannot read the next journal entry: %w", err)
 		}

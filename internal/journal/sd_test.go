@@ -70,29 +70,37 @@ func TestReaderAgreesWithGoSystemd(t *testing.T) {
 		want = append(want, rec{msg, pid, unit, us})
 	}
 
-	r, err := Open(Config{Path: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	var got []rec
-	h := handlerFunc(func(e Entry) {
-		got = append(got, rec{strings.Clone(e.Message), e.PID, e.Unit, uint64(e.Time.UnixMicro())})
-	})
-	if err := r.Run(context.Background(), h); err != nil {
-		t.Fatal(err)
-	}
 	if len(want) < 20000 {
 		t.Fatalf("go-systemd read %d entries, want at least 20000", len(want))
 	}
-	if len(got) != len(want) {
-		t.Fatalf("the reader handed on %d entries, go-systemd read %d", len(got), len(want))
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			g, w := got[i], want[i]
-			t.Fatalf("entry %d: reader %q pid=%s unit=%s at %d (%d bytes); go-systemd %q pid=%s unit=%s at %d (%d bytes)",
-				i, trunc(g.msg), g.pid, g.unit, g.us, len(g.msg), trunc(w.msg), w.pid, w.unit, w.us, len(w.msg))
+	// Both readers: libsystemd (sd.go) and the files read directly
+	// (file.go), which read-once mode uses.
+	for _, viaLibsystemd := range []bool{false, true} {
+		r, err := Open(Config{Path: dir, Libsystemd: viaLibsystemd})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Direct == viaLibsystemd {
+			t.Fatalf("Libsystemd=%v: files read directly: %v", viaLibsystemd, r.Direct)
+		}
+		var got []rec
+		h := handlerFunc(func(e Entry) {
+			got = append(got, rec{strings.Clone(e.Message), e.PID, e.Unit, uint64(e.Time.UnixMicro())})
+		})
+		err = r.Run(context.Background(), h)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("Libsystemd=%v: the reader handed on %d entries, go-systemd read %d", viaLibsystemd, len(got), len(want))
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				g, w := got[i], want[i]
+				t.Fatalf("Libsystemd=%v: entry %d: reader %q pid=%s unit=%s at %d (%d bytes); go-systemd %q pid=%s unit=%s at %d (%d bytes)",
+					viaLibsystemd, i, trunc(g.msg), g.pid, g.unit, g.us, len(g.msg), trunc(w.msg), w.pid, w.unit, w.us, len(w.msg))
+			}
 		}
 	}
 }

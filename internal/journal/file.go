@@ -1,0 +1,613 @@
+package journal
+
+// A reader of journal files in Go, for read-once mode (node-agent report).
+//
+// Why: through libsystemd, every item of every entry is looked up in its
+// mmap cache and checked as an object before its field name is known, so
+// reading an entry of 21 fields costs what reading all 21 costs, whichever
+// one is wanted (see sd.go). Here the file is mapped once and an entry's
+// items are offsets into it: a match is decided by comparing the offsets
+// with those of the match's data objects (found once per file through the
+// file's hash table), and only the wanted fields of a matching entry are
+// read. The layout is systemd's documented journal file format.
+//
+// It reads only files it fully understands: keyed hashes (systemd 246 and
+// later), regular or compact entries, data uncompressed or compressed with
+// zstd. Anything else (an older hash, xz or lz4, an unknown flag, a file it
+// cannot map) makes Open use libsystemd for the whole journal, which is
+// always right, only slower. Follow mode, cursors and replay always use
+// libsystemd: journald writes those files as they are read.
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/bits"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// errNeedsLibsystemd says a journal file is of a kind only libsystemd reads.
+var errNeedsLibsystemd = errors.New("journal file needs libsystemd")
+
+// Header and object layout (systemd's journal-def.h, little endian).
+const (
+	hdrSignature        = "LPKSHHRH"
+	hdrIncompatibleOff  = 12
+	hdrFileIDOff        = 24
+	hdrSeqnumIDOff      = 72
+	hdrHeaderSizeOff    = 88
+	hdrDataHashOff      = 104
+	hdrDataHashSizeOff  = 112
+	hdrNEntriesOff      = 152
+	hdrEntryArrayOff    = 176
+	hdrMinSize          = 208 // up to n_data: files of systemd 187 and later
+	incompatXZ          = 1 << 0
+	incompatLZ4         = 1 << 1
+	incompatKeyedHash   = 1 << 2
+	incompatZstd        = 1 << 3
+	incompatCompact     = 1 << 4
+	incompatKnown       = incompatXZ | incompatLZ4 | incompatKeyedHash | incompatZstd | incompatCompact
+	objHeaderSize       = 16
+	objData             = 1
+	objEntry            = 3
+	objEntryArray       = 6
+	objCompressedXZ     = 1 << 0
+	objCompressedLZ4    = 1 << 1
+	objCompressedZstd   = 1 << 2
+	objCompressedMask   = objCompressedXZ | objCompressedLZ4 | objCompressedZstd
+	dataHashOff         = 16
+	dataNextHashOff     = 24
+	dataPayloadRegular  = 64
+	dataPayloadCompact  = 72
+	entrySeqnumOff      = 16
+	entryRealtimeOff    = 24
+	entryMonotonicOff   = 32
+	entryBootOff        = 40
+	entryXorOff         = 56
+	entryItemsOff       = 64
+	arrayNextOff        = 16
+	arrayItemsOff       = 24
+	maxHashChainWalk    = 1 << 16
+	maxDecompressedSize = 1 << 24
+)
+
+// jfile is one mapped journal file and where reading it has got to.
+type jfile struct {
+	name     string
+	m        []byte
+	compact  bool
+	zstd     bool
+	fileID   [16]byte
+	seqnumID [16]byte
+	nEntries uint64
+	payOff   uint64
+	// match holds the offsets of the data objects of the matches present
+	// in this file; matchAll is set when there are no matches at all.
+	match    []uint64
+	matchAll bool
+	since    uint64 // µs; entries before the first at or after it are skipped
+	sinceMet bool
+
+	// The walk over the file's entry array chain.
+	arrItems []byte // items of the current entry array
+	arrNext  uint64 // offset of the next entry array
+	arrIdx   int
+	visited  uint64
+	arrays   int // entry arrays walked: a corrupt chain may loop
+
+	// head is the entry the walk stopped at (a matching one), its object
+	// and its sort keys; done when there is none.
+	done  bool
+	head  []byte
+	hSeq  uint64
+	hRT   uint64
+	hMono uint64
+	hBoot [16]byte
+	hXor  uint64
+}
+
+func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
+func le32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
+
+// object returns the object at off of type typ, or nil when the offset,
+// size or type is not what a sound file has there.
+func (f *jfile) object(off uint64, typ byte) []byte {
+	if off == 0 || off&7 != 0 || off > uint64(len(f.m))-objHeaderSize {
+		return nil
+	}
+	h := f.m[off:]
+	size := le64(h[8:])
+	if h[0] != typ || size < objHeaderSize || size > uint64(len(h)) {
+		return nil
+	}
+	return h[:size]
+}
+
+// openJFile maps a journal file and checks that this reader can read it.
+func openJFile(name string) (*jfile, error) {
+	fd, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer fd.Close()
+	fi, err := fd.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() < hdrMinSize || fi.Size() != int64(int(fi.Size())) {
+		return nil, fmt.Errorf("%s: %w: %d bytes", name, errNeedsLibsystemd, fi.Size())
+	}
+	m, err := syscall.Mmap(int(fd.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %v", name, errNeedsLibsystemd, err)
+	}
+	f := &jfile{name: name, m: m}
+	if err := f.readHeader(); err != nil {
+		f.close()
+		return nil, err
+	}
+	return f, nil
+}
+
+func (f *jfile) readHeader() error {
+	h := f.m
+	if string(h[:8]) != hdrSignature {
+		return fmt.Errorf("%s: %w: not a journal file", f.name, errNeedsLibsystemd)
+	}
+	inc := le32(h[hdrIncompatibleOff:])
+	if inc&^incompatKnown != 0 || inc&(incompatXZ|incompatLZ4) != 0 || inc&incompatKeyedHash == 0 {
+		return fmt.Errorf("%s: %w: incompatible flags %#x", f.name, errNeedsLibsystemd, inc)
+	}
+	if hs := le64(h[hdrHeaderSizeOff:]); hs < hdrMinSize || hs > uint64(len(h)) {
+		return fmt.Errorf("%s: %w: header size %d", f.name, errNeedsLibsystemd, hs)
+	}
+	f.compact = inc&incompatCompact != 0
+	f.zstd = inc&incompatZstd != 0
+	f.payOff = dataPayloadRegular
+	if f.compact {
+		f.payOff = dataPayloadCompact
+	}
+	copy(f.fileID[:], h[hdrFileIDOff:])
+	copy(f.seqnumID[:], h[hdrSeqnumIDOff:])
+	f.nEntries = le64(h[hdrNEntriesOff:])
+	f.arrNext = le64(h[hdrEntryArrayOff:])
+	return nil
+}
+
+func (f *jfile) close() {
+	if f.m != nil {
+		_ = syscall.Munmap(f.m)
+		f.m = nil
+	}
+}
+
+// payload is a data object's field=value, decompressed into buf when it is
+// compressed; nil when the object is unreadable.
+func (f *jfile) payload(d []byte, dec *zstd.Decoder, buf *[]byte) []byte {
+	if uint64(len(d)) < f.payOff {
+		return nil
+	}
+	p := d[f.payOff:]
+	switch d[1] & objCompressedMask {
+	case 0:
+		return p
+	case objCompressedZstd:
+		out, err := dec.DecodeAll(p, (*buf)[:0])
+		if err != nil {
+			return nil
+		}
+		*buf = out
+		return out
+	default:
+		return nil // xz or lz4 in a file that said zstd: corrupt
+	}
+}
+
+// findData returns the offset of the data object holding exactly p, or 0.
+func (f *jfile) findData(p []byte, dec *zstd.Decoder, buf *[]byte) uint64 {
+	tOff, tSize := le64(f.m[hdrDataHashOff:]), le64(f.m[hdrDataHashSizeOff:])
+	n := tSize / 16
+	if n == 0 || tOff > uint64(len(f.m)) || tSize > uint64(len(f.m))-tOff {
+		return 0
+	}
+	h := siphash24(f.fileID, p)
+	off := le64(f.m[tOff+(h%n)*16:])
+	for i := 0; off != 0 && i < maxHashChainWalk; i++ {
+		d := f.object(off, objData)
+		if uint64(len(d)) < f.payOff {
+			return 0
+		}
+		if le64(d[dataHashOff:]) == h && bytes.Equal(f.payload(d, dec, buf), p) {
+			return off
+		}
+		off = le64(d[dataNextHashOff:])
+	}
+	return 0
+}
+
+// items returns the number of items of an entry object and the offset of
+// item i.
+func (f *jfile) nItems(e []byte) int {
+	if f.compact {
+		return (len(e) - entryItemsOff) / 4
+	}
+	return (len(e) - entryItemsOff) / 16
+}
+
+func (f *jfile) item(e []byte, i int) uint64 {
+	if f.compact {
+		return uint64(le32(e[entryItemsOff+4*i:]))
+	}
+	return le64(e[entryItemsOff+16*i:])
+}
+
+// nextEntry returns the offset of the next entry in the file's order, or 0
+// at the end (or where the chain is broken).
+func (f *jfile) nextEntry() uint64 {
+	for f.visited < f.nEntries {
+		isz := 8
+		if f.compact {
+			isz = 4
+		}
+		if f.arrIdx >= len(f.arrItems)/isz {
+			a := f.object(f.arrNext, objEntryArray)
+			if len(a) < arrayItemsOff || f.arrays > len(f.m)/arrayItemsOff {
+				return 0
+			}
+			f.arrays++
+			f.arrItems, f.arrNext, f.arrIdx = a[arrayItemsOff:], le64(a[arrayNextOff:]), 0
+			continue
+		}
+		var off uint64
+		if f.compact {
+			off = uint64(le32(f.arrItems[4*f.arrIdx:]))
+		} else {
+			off = le64(f.arrItems[8*f.arrIdx:])
+		}
+		f.arrIdx++
+		f.visited++
+		return off
+	}
+	return 0
+}
+
+// advance moves the head to the next entry that matches; done at the end.
+func (f *jfile) advance() {
+	for {
+		off := f.nextEntry()
+		e := f.object(off, objEntry)
+		if len(e) < entryItemsOff {
+			f.done, f.head = true, nil
+			return
+		}
+		rt := le64(e[entryRealtimeOff:])
+		if !f.sinceMet {
+			if rt < f.since {
+				continue
+			}
+			f.sinceMet = true
+		}
+		if !f.matches(e) {
+			continue
+		}
+		f.head = e
+		f.hSeq, f.hRT, f.hMono = le64(e[entrySeqnumOff:]), rt, le64(e[entryMonotonicOff:])
+		copy(f.hBoot[:], e[entryBootOff:])
+		f.hXor = le64(e[entryXorOff:])
+		return
+	}
+}
+
+func (f *jfile) matches(e []byte) bool {
+	if f.matchAll {
+		return true
+	}
+	n := f.nItems(e)
+	for i := 0; i < n; i++ {
+		o := f.item(e, i)
+		for _, m := range f.match {
+			if o == m {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// cmpHeads orders two files' heads as libsystemd orders entries of
+// different files: by sequence number within one sequence, by monotonic
+// time within one boot, else by wall-clock time.
+func cmpHeads(a, b *jfile) int {
+	if a.seqnumID == b.seqnumID {
+		if c := cmpU64(a.hSeq, b.hSeq); c != 0 {
+			return c
+		}
+	}
+	if a.hBoot == b.hBoot {
+		if c := cmpU64(a.hMono, b.hMono); c != 0 {
+			return c
+		}
+	}
+	if c := cmpU64(a.hRT, b.hRT); c != 0 {
+		return c
+	}
+	return cmpU64(a.hXor, b.hXor)
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// fileJournal reads a set of journal files in journal order, as one.
+type fileJournal struct {
+	files []*jfile
+	dec   *zstd.Decoder
+	zbuf  []byte
+	msg   []byte
+	// last is a copy of the sort keys of the entry handed over last:
+	// libsystemd hands over an entry present in two files (a copied file)
+	// once, and so does this reader.
+	last     jfile
+	haveLast bool
+	pid      [24]byte
+	unit     [256]byte
+	ident    [256]byte
+}
+
+// openFiles maps the journal files at path (as libsystemd would find
+// them) and prepares the matches. errNeedsLibsystemd (wrapped) when any of
+// them is of a kind this reader does not read.
+func openFiles(path string, matches []Match, since time.Time) (*fileJournal, error) {
+	names, err := journalFiles(path)
+	if err != nil {
+		return nil, err
+	}
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxDecompressedSize), zstd.WithDecoderLowmem(true))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNeedsLibsystemd, err)
+	}
+	fj := &fileJournal{dec: dec, msg: make([]byte, 0, 4096)}
+	for _, n := range names {
+		f, err := openJFile(n)
+		if err != nil {
+			if errors.Is(err, fs.ErrPermission) {
+				continue // libsystemd skips what it may not read, as journalctl does
+			}
+			fj.close()
+			return nil, err
+		}
+		fj.files = append(fj.files, f)
+	}
+	var sinceUs uint64
+	if !since.IsZero() && since.UnixMicro() > 0 {
+		sinceUs = uint64(since.UnixMicro())
+	}
+	for _, f := range fj.files {
+		f.since = sinceUs
+		f.matchAll = len(matches) == 0
+		for _, m := range matches {
+			if o := f.findData([]byte(m.String()), dec, &fj.zbuf); o != 0 {
+				f.match = append(f.match, o)
+			}
+		}
+		if f.matchAll || len(f.match) > 0 {
+			f.advance()
+		} else {
+			f.done = true
+		}
+	}
+	return fj, nil
+}
+
+// journalFiles lists the journal files libsystemd opens for a path: the
+// file itself; a directory's files and those of its machine-ID
+// subdirectories; for the local journal, those of /run/log/journal and
+// /var/log/journal and of this machine's subdirectory in them.
+func journalFiles(path string) ([]string, error) {
+	isJournal := func(n string) bool {
+		return strings.HasSuffix(n, ".journal") || strings.HasSuffix(n, ".journal~")
+	}
+	var out []string
+	addDir := func(dir string, sub func(string) bool) error {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		for _, e := range ents {
+			n := filepath.Join(dir, e.Name())
+			switch {
+			case e.Type().IsRegular() && isJournal(e.Name()):
+				out = append(out, n)
+			case e.IsDir() && sub(e.Name()):
+				sents, err := os.ReadDir(n)
+				if err != nil {
+					if errors.Is(err, fs.ErrPermission) {
+						continue
+					}
+					return err
+				}
+				for _, s := range sents {
+					if s.Type().IsRegular() && isJournal(s.Name()) {
+						out = append(out, filepath.Join(n, s.Name()))
+					}
+				}
+			}
+		}
+		return nil
+	}
+	switch fi, err := os.Stat(path); {
+	case path == "":
+		mid, err := os.ReadFile("/etc/machine-id")
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", errNeedsLibsystemd, err)
+		}
+		id := strings.TrimSpace(string(mid))
+		for _, root := range []string{"/run/log/journal", "/var/log/journal"} {
+			if err := addDir(root, func(n string) bool { return n == id }); err != nil {
+				return nil, err
+			}
+		}
+	case err != nil:
+		return nil, err
+	case !fi.IsDir():
+		out = append(out, path)
+	default:
+		if err := addDir(path, isID128); err != nil {
+			return nil, err
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func isID128(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') && (c < 'A' || c > 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+func (fj *fileJournal) close() {
+	for _, f := range fj.files {
+		f.close()
+	}
+	fj.files = nil
+	if fj.dec != nil {
+		fj.dec.Close()
+	}
+}
+
+// next hands over the next entry in journal order.
+func (fj *fileJournal) next(e *sdEntry) (bool, error) {
+	for {
+		var best *jfile
+		for _, f := range fj.files {
+			if !f.done && (best == nil || cmpHeads(f, best) < 0) {
+				best = f
+			}
+		}
+		if best == nil {
+			return false, nil
+		}
+		if fj.haveLast && cmpHeads(best, &fj.last) <= 0 {
+			best.advance() // the same entry in another file, or one behind
+			continue
+		}
+		fj.read(best, e)
+		fj.last.seqnumID, fj.last.hSeq, fj.last.hRT, fj.last.hMono, fj.last.hBoot, fj.last.hXor =
+			best.seqnumID, best.hSeq, best.hRT, best.hMono, best.hBoot, best.hXor
+		fj.haveLast = true
+		best.advance()
+		return true, nil
+	}
+}
+
+// read fills e from f's head, as ps_next does from libsystemd: the last of
+// each wanted field wins, and an unreadable item ends the walk.
+func (fj *fileJournal) read(f *jfile, e *sdEntry) {
+	h := f.head
+	e.message, e.pid, e.unit, e.ident = nil, nil, nil, nil
+	e.realtime, e.monotonic, e.boot = f.hRT, f.hMono, f.hBoot
+	n := f.nItems(h)
+	for i := 0; i < n; i++ {
+		d := f.object(f.item(h, i), objData)
+		if d == nil {
+			break
+		}
+		p := f.payload(d, fj.dec, &fj.zbuf)
+		if p == nil {
+			break
+		}
+		switch {
+		case len(p) >= 8 && p[0] == 'M' && string(p[:8]) == "MESSAGE=":
+			fj.msg = append(fj.msg[:0], p[8:]...)
+			e.message = fj.msg
+		case len(p) >= 5 && p[0] == '_' && string(p[:5]) == "_PID=":
+			e.pid = fj.pid[:copy(fj.pid[:], p[5:])]
+		case len(p) >= 14 && p[0] == '_' && string(p[:14]) == "_SYSTEMD_UNIT=":
+			e.unit = fj.unit[:copy(fj.unit[:], p[14:])]
+		case len(p) >= 18 && p[0] == 'S' && string(p[:18]) == "SYSLOG_IDENTIFIER=":
+			e.ident = fj.ident[:copy(fj.ident[:], p[18:])]
+		}
+	}
+}
+
+// cursor is libsystemd's cursor of the entry handed over last.
+func (fj *fileJournal) cursor() (string, error) {
+	if !fj.haveLast {
+		return "", errors.New("no entry read yet")
+	}
+	l := &fj.last
+	return fmt.Sprintf("s=%x;i=%x;b=%x;m=%x;t=%x;x=%x", l.seqnumID, l.hSeq, l.hBoot, l.hMono, l.hRT, l.hXor), nil
+}
+
+// siphash24 is SipHash-2-4 with a 128-bit key, the hash of data objects in
+// journal files with keyed hashes (the key is the file's ID).
+func siphash24(key [16]byte, p []byte) uint64 {
+	k0, k1 := le64(key[:8]), le64(key[8:])
+	v0 := k0 ^ 0x736f6d6570736575
+	v1 := k1 ^ 0x646f72616e646f6d
+	v2 := k0 ^ 0x6c7967656e657261
+	v3 := k1 ^ 0x7465646279746573
+	round := func() {
+		v0 += v1
+		v1 = bits.RotateLeft64(v1, 13)
+		v1 ^= v0
+		v0 = bits.RotateLeft64(v0, 32)
+		v2 += v3
+		v3 = bits.RotateLeft64(v3, 16)
+		v3 ^= v2
+		v0 += v3
+		v3 = bits.RotateLeft64(v3, 21)
+		v3 ^= v0
+		v2 += v1
+		v1 = bits.RotateLeft64(v1, 17)
+		v1 ^= v2
+		v2 = bits.RotateLeft64(v2, 32)
+	}
+	b := uint64(len(p)) << 56
+	for ; len(p) >= 8; p = p[8:] {
+		m := le64(p)
+		v3 ^= m
+		round()
+		round()
+		v0 ^= m
+	}
+	for i := len(p) - 1; i >= 0; i-- {
+		b |= uint64(p[i]) << (8 * i)
+	}
+	v3 ^= b
+	round()
+	round()
+	v0 ^= b
+	v2 ^= 0xff
+	round()
+	round()
+	round()
+	round()
+	return v0 ^ v1 ^ v2 ^ v3
+}
