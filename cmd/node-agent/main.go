@@ -234,8 +234,9 @@ func criConfig(o options, since time.Time) *cri.Config {
 }
 
 func runReport(ctx context.Context, o options, jc journal.Config, pod, format string, logger *slog.Logger, stdout, stderr io.Writer) int {
+	// The report serves no metrics: its timeline feeds no histograms (the
+	// registry only gives the agent's health counters a home).
 	reg := prometheus.NewRegistry()
-	sink := metrics.NewSink(reg, metrics.Options{})
 	// A copied journal holds all its history: nothing expires while reading.
 	o.ttl = 100 * 365 * 24 * time.Hour
 	// A journal from elsewhere (--journal.path) is not this runtime's
@@ -244,10 +245,8 @@ func runReport(ctx context.Context, o options, jc journal.Config, pod, format st
 	if jc.Path == "" || o.criExplicit {
 		cc = criConfig(o, time.Time{})
 	}
-	tl := newTimeline(o, sink, false)
+	tl := newTimeline(o, timeline.Discard{}, false)
 	h := metrics.NewHealth(reg, func() float64 { return float64(tl.Len()) })
-	// A journal read once: its latest entry is "now".
-	metrics.NewStuckCollector(reg, tl, tl.Clock)
 	acfg := agent.Config{Journal: jc, Logger: logger, CRI: cc}
 	if cc != nil {
 		acfg.CRIHealth = metrics.NewCRIHealth(reg)

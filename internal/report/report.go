@@ -3,6 +3,7 @@
 package report
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,11 +19,28 @@ type Document struct {
 	Pods []timeline.PodView `json:"pods"`
 }
 
-// JSON writes pods as a Document.
+// JSON writes pods as a Document, one pod a line: a program reads it as
+// any JSON, a person greps it, and it costs half what an indented document
+// of thousands of pods costs.
 func JSON(w io.Writer, pods []timeline.PodView) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(Document{Pods: pods})
+	bw := bufio.NewWriterSize(w, 64<<10)
+	bw.WriteString(`{"pods":[`)
+	for i := range pods {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteByte('\n')
+		b, err := json.Marshal(&pods[i])
+		if err != nil {
+			return err
+		}
+		bw.Write(b)
+	}
+	if len(pods) > 0 {
+		bw.WriteByte('\n')
+	}
+	bw.WriteString("]}\n")
+	return bw.Flush()
 }
 
 // Table writes one block per pod, slowest first: its totals and stages,

@@ -80,6 +80,22 @@ type Observer interface {
 	BackOff(d time.Duration, pod event.PodRef)
 }
 
+// Discard is an Observer that keeps nothing, for a timeline read only
+// through Snapshot (the report, which serves no metrics).
+type Discard struct{}
+
+func (Discard) Stage(Stage, time.Duration, event.PodRef)        {}
+func (Discard) Total(Scope, time.Duration, event.PodRef)        {}
+func (Discard) ImagePull(time.Duration, int64, event.PodRef)    {}
+func (Discard) VolumeMount(string, time.Duration, event.PodRef) {}
+func (Discard) PullResult(string, event.PodRef)                 {}
+func (Discard) Failure(Stage, string, event.PodRef)             {}
+func (Discard) Evicted()                                        {}
+func (Discard) NodeProblem(string)                              {}
+func (Discard) KubeletStart()                                   {}
+func (Discard) ContainerRestart(string, event.PodRef)           {}
+func (Discard) BackOff(time.Duration, event.PodRef)             {}
+
 // Point is one end of an interval and who reported it.
 type Point struct {
 	At     time.Time

@@ -26,7 +26,7 @@ func TestEndpoints(t *testing.T) {
 	}{
 		{false, "/healthz", 200, "ok"},
 		{false, "/readyz", 503, "permission denied"},
-		{false, "/pods", 200, `"pods": []`},
+		{false, "/pods", 200, `{"pods":[]}`},
 		{true, "/pods", 404, ""},
 		{false, "/metrics", 200, ""},
 		{false, "/debug/pprof/", 404, ""},
