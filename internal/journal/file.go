@@ -90,19 +90,19 @@ type jfile struct {
 	seqnumID [16]byte
 	nEntries uint64
 	payOff   uint64
-	// match holds the offsets of the data objects of the matches present
-	// in this file; matchAll is set when there are no matches at all.
-	match    []uint64
-	matchAll bool
+	// lists are the entry lists walked: the file's own list of all its
+	// entries, or, with matches, the list of each match's data object (a
+	// data object lists the entries that have it), merged.
+	lists    []entryList
 	since    uint64 // µs; entries before the first at or after it are skipped
 	sinceMet bool
 
-	// The walk over the file's entry array chain.
-	arrItems []byte // items of the current entry array
-	arrNext  uint64 // offset of the next entry array
-	arrIdx   int
-	visited  uint64
-	arrays   int // entry arrays walked: a corrupt chain may loop
+	// known remembers what the data objects that entries share are (a
+	// unit, a PID, a field not read), so that an entry's twenty-odd items
+	// cost a lookup each instead of a visit to each object: a
+	// direct-mapped cache by offset, of uncompressed objects other than
+	// MESSAGE (whose values are each entry's own).
+	known [knownSlots]knownData
 
 	// head is the entry the walk stopped at (a matching one), its object
 	// and its sort keys; done when there is none.
@@ -114,6 +114,24 @@ type jfile struct {
 	hBoot [16]byte
 	hXor  uint64
 }
+
+// knownSlots is the size of jfile.known: a node's entries share a few
+// dozen data objects per unit and process.
+const knownSlots = 1024
+
+type knownData struct {
+	off  uint64
+	kind uint8
+	val  []byte // the value, for the kinds read
+}
+
+// Kinds of data objects.
+const (
+	kindOther uint8 = iota
+	kindPID
+	kindUnit
+	kindIdent
+)
 
 func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
 func le32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
@@ -179,7 +197,6 @@ func (f *jfile) readHeader() error {
 	copy(f.fileID[:], h[hdrFileIDOff:])
 	copy(f.seqnumID[:], h[hdrSeqnumIDOff:])
 	f.nEntries = le64(h[hdrNEntriesOff:])
-	f.arrNext = le64(h[hdrEntryArrayOff:])
 	return nil
 }
 
@@ -250,37 +267,84 @@ func (f *jfile) item(e []byte, i int) uint64 {
 	return le64(e[entryItemsOff+16*i:])
 }
 
-// nextEntry returns the offset of the next entry in the file's order, or 0
-// at the end (or where the chain is broken).
-func (f *jfile) nextEntry() uint64 {
-	for f.visited < f.nEntries {
-		isz := 8
-		if f.compact {
-			isz = 4
-		}
-		if f.arrIdx >= len(f.arrItems)/isz {
-			a := f.object(f.arrNext, objEntryArray)
-			if len(a) < arrayItemsOff || f.arrays > len(f.m)/arrayItemsOff {
-				return 0
-			}
-			f.arrays++
-			f.arrItems, f.arrNext, f.arrIdx = a[arrayItemsOff:], le64(a[arrayNextOff:]), 0
-			continue
-		}
-		var off uint64
-		if f.compact {
-			off = uint64(le32(f.arrItems[4*f.arrIdx:]))
-		} else {
-			off = le64(f.arrItems[8*f.arrIdx:])
-		}
-		f.arrIdx++
-		f.visited++
-		return off
-	}
-	return 0
+// entryList walks one list of entry offsets, in file order: an inline
+// first entry (a data object's), then a chain of entry arrays.
+type entryList struct {
+	inline   uint64
+	arrItems []byte // items of the current entry array
+	arrNext  uint64 // offset of the next entry array
+	arrIdx   int
+	left     uint64 // entries the list still holds, by its count
+	arrays   int    // entry arrays walked: a corrupt chain may loop
+	head     uint64 // the current entry; 0 at the end
 }
 
-// advance moves the head to the next entry that matches; done at the end.
+// dataList is the list of the entries that have the data object at off.
+func (f *jfile) dataList(off uint64) entryList {
+	d := f.object(off, objData)
+	if len(d) < dataPayloadRegular {
+		return entryList{}
+	}
+	l := entryList{inline: le64(d[40:]), arrNext: le64(d[48:]), left: le64(d[56:])}
+	l.step(f)
+	return l
+}
+
+// step moves head to the next entry of the list.
+func (l *entryList) step(f *jfile) {
+	l.head = 0
+	if l.left == 0 {
+		return
+	}
+	if l.inline != 0 {
+		l.head, l.inline = l.inline, 0
+		l.left--
+		return
+	}
+	isz := 8
+	if f.compact {
+		isz = 4
+	}
+	for l.arrIdx >= len(l.arrItems)/isz {
+		a := f.object(l.arrNext, objEntryArray)
+		if len(a) < arrayItemsOff || l.arrays > len(f.m)/arrayItemsOff {
+			return
+		}
+		l.arrays++
+		l.arrItems, l.arrNext, l.arrIdx = a[arrayItemsOff:], le64(a[arrayNextOff:]), 0
+	}
+	if f.compact {
+		l.head = uint64(le32(l.arrItems[4*l.arrIdx:]))
+	} else {
+		l.head = le64(l.arrItems[8*l.arrIdx:])
+	}
+	l.arrIdx++
+	l.left--
+}
+
+// nextEntry returns the offset of the next entry of the file's lists, or 0
+// at the end (or where a list is broken).
+func (f *jfile) nextEntry() uint64 {
+	if len(f.lists) == 1 {
+		o := f.lists[0].head
+		f.lists[0].step(f)
+		return o
+	}
+	var o uint64
+	for i := range f.lists {
+		if h := f.lists[i].head; h != 0 && (o == 0 || h < o) {
+			o = h
+		}
+	}
+	for i := range f.lists {
+		if f.lists[i].head == o && o != 0 {
+			f.lists[i].step(f) // an entry on two lists is handed out once
+		}
+	}
+	return o
+}
+
+// advance moves the head to the next entry; done at the end.
 func (f *jfile) advance() {
 	for {
 		off := f.nextEntry()
@@ -296,31 +360,12 @@ func (f *jfile) advance() {
 			}
 			f.sinceMet = true
 		}
-		if !f.matches(e) {
-			continue
-		}
 		f.head = e
 		f.hSeq, f.hRT, f.hMono = le64(e[entrySeqnumOff:]), rt, le64(e[entryMonotonicOff:])
 		copy(f.hBoot[:], e[entryBootOff:])
 		f.hXor = le64(e[entryXorOff:])
 		return
 	}
-}
-
-func (f *jfile) matches(e []byte) bool {
-	if f.matchAll {
-		return true
-	}
-	n := f.nItems(e)
-	for i := 0; i < n; i++ {
-		o := f.item(e, i)
-		for _, m := range f.match {
-			if o == m {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // cmpHeads orders two files' heads as libsystemd orders entries of
@@ -399,17 +444,17 @@ func openFiles(path string, matches []Match, since time.Time) (*fileJournal, err
 	}
 	for _, f := range fj.files {
 		f.since = sinceUs
-		f.matchAll = len(matches) == 0
+		if len(matches) == 0 {
+			l := entryList{arrNext: le64(f.m[hdrEntryArrayOff:]), left: f.nEntries}
+			l.step(f)
+			f.lists = append(f.lists, l)
+		}
 		for _, m := range matches {
 			if o := f.findData([]byte(m.String()), dec, &fj.zbuf); o != 0 {
-				f.match = append(f.match, o)
+				f.lists = append(f.lists, f.dataList(o))
 			}
 		}
-		if f.matchAll || len(f.match) > 0 {
-			f.advance()
-		} else {
-			f.done = true
-		}
+		f.advance()
 	}
 	return fj, nil
 }
@@ -534,26 +579,54 @@ func (fj *fileJournal) read(f *jfile, e *sdEntry) {
 	e.realtime, e.monotonic, e.boot = f.hRT, f.hMono, f.hBoot
 	n := f.nItems(h)
 	for i := 0; i < n; i++ {
-		d := f.object(f.item(h, i), objData)
-		if d == nil {
-			break
+		o := f.item(h, i)
+		k := &f.known[(o>>3)&(knownSlots-1)]
+		if k.off != o {
+			d := f.object(o, objData)
+			if d == nil {
+				break
+			}
+			p := f.payload(d, fj.dec, &fj.zbuf)
+			if p == nil {
+				break
+			}
+			if len(p) >= 8 && p[0] == 'M' && string(p[:8]) == "MESSAGE=" {
+				fj.msg = append(fj.msg[:0], p[8:]...)
+				e.message = fj.msg
+				continue
+			}
+			kind, val := classify(p)
+			if d[1]&objCompressedMask != 0 {
+				// The value lies in the decompression buffer: use it now,
+				// never remember it.
+				k = &knownData{kind: kind, val: val}
+			} else {
+				*k = knownData{off: o, kind: kind, val: val}
+			}
 		}
-		p := f.payload(d, fj.dec, &fj.zbuf)
-		if p == nil {
-			break
-		}
-		switch {
-		case len(p) >= 8 && p[0] == 'M' && string(p[:8]) == "MESSAGE=":
-			fj.msg = append(fj.msg[:0], p[8:]...)
-			e.message = fj.msg
-		case len(p) >= 5 && p[0] == '_' && string(p[:5]) == "_PID=":
-			e.pid = fj.pid[:copy(fj.pid[:], p[5:])]
-		case len(p) >= 14 && p[0] == '_' && string(p[:14]) == "_SYSTEMD_UNIT=":
-			e.unit = fj.unit[:copy(fj.unit[:], p[14:])]
-		case len(p) >= 18 && p[0] == 'S' && string(p[:18]) == "SYSLOG_IDENTIFIER=":
-			e.ident = fj.ident[:copy(fj.ident[:], p[18:])]
+		switch k.kind {
+		case kindPID:
+			e.pid = fj.pid[:copy(fj.pid[:], k.val)]
+		case kindUnit:
+			e.unit = fj.unit[:copy(fj.unit[:], k.val)]
+		case kindIdent:
+			e.ident = fj.ident[:copy(fj.ident[:], k.val)]
 		}
 	}
+}
+
+// classify tells which of the fields podstart reads a field=value is, and
+// its value.
+func classify(p []byte) (uint8, []byte) {
+	switch {
+	case len(p) >= 5 && p[0] == '_' && string(p[:5]) == "_PID=":
+		return kindPID, p[5:]
+	case len(p) >= 14 && p[0] == '_' && string(p[:14]) == "_SYSTEMD_UNIT=":
+		return kindUnit, p[14:]
+	case len(p) >= 18 && p[0] == 'S' && string(p[:18]) == "SYSLOG_IDENTIFIER=":
+		return kindIdent, p[18:]
+	}
+	return kindOther, nil
 }
 
 // cursor is libsystemd's cursor of the entry handed over last.
