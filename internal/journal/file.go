@@ -139,7 +139,7 @@ func le32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
 // object returns the object at off of type typ, or nil when the offset,
 // size or type is not what a sound file has there.
 func (f *jfile) object(off uint64, typ byte) []byte {
-	if off == 0 || off&7 != 0 || off > uint64(len(f.m))-objHeaderSize {
+	if off == 0 || off&7 != 0 || len(f.m) < objHeaderSize || off > uint64(len(f.m))-objHeaderSize {
 		return nil
 	}
 	h := f.m[off:]
@@ -204,6 +204,8 @@ func (f *jfile) close() {
 	if f.m != nil {
 		_ = syscall.Munmap(f.m)
 		f.m = nil
+		f.known = [knownSlots]knownData{} // its values lay in the mapping
+		f.lists = nil
 	}
 }
 
@@ -350,7 +352,10 @@ func (f *jfile) advance() {
 		off := f.nextEntry()
 		e := f.object(off, objEntry)
 		if len(e) < entryItemsOff {
+			// Done with the file: its pages leave the process's resident
+			// set now rather than when the whole journal is read.
 			f.done, f.head = true, nil
+			f.close()
 			return
 		}
 		rt := le64(e[entryRealtimeOff:])

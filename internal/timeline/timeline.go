@@ -39,7 +39,7 @@ type Timeline struct {
 	mu          sync.Mutex
 	pods        []*pod // in order of first sign; removals are rare and amortised
 	byUID       map[string]*pod
-	byName      map[string]*pod // latest incarnation of namespace/name
+	byName      map[nameKey]*pod // latest incarnation of namespace/name
 	bySandbox   map[string]*pod
 	byContainer map[string]*pod
 	pulls       pullQueue
@@ -71,7 +71,7 @@ func New(cfg Config, obs Observer) *Timeline {
 	}
 	return &Timeline{
 		cfg: cfg, obs: obs,
-		byUID: map[string]*pod{}, byName: map[string]*pod{},
+		byUID: map[string]*pod{}, byName: map[nameKey]*pod{},
 		bySandbox: map[string]*pod{}, byContainer: map[string]*pod{},
 	}
 }
@@ -160,7 +160,7 @@ func (tl *Timeline) apply(ev event.Event) {
 		tl.obs.NodeProblem(ev.Reason)
 		return
 	case event.ImagePullStart, event.ImagePulled, event.ImagePullDetail, event.ImagePullFailed:
-		if ev.Pod.Key() == "" && ev.Pod.UID == "" && ev.SandboxID == "" {
+		if ev.Pod.Name == "" && ev.Pod.UID == "" && ev.SandboxID == "" {
 			tl.runtimePull(ev)
 			return
 		}
@@ -179,6 +179,12 @@ func (tl *Timeline) apply(ev event.Event) {
 	}
 	tl.applyPod(ev)
 }
+
+// nameKey is a pod's namespace and name, as a map key that costs no
+// allocation to build (PodRef.Key joins them into a new string).
+type nameKey struct{ namespace, name string }
+
+func keyOf(r event.PodRef) nameKey { return nameKey{r.Namespace, r.Name} }
 
 // creates reports whether an event may open a new pod timeline: only the
 // signs of a pod start do; later lines about a pod we never saw starting
@@ -211,23 +217,23 @@ func (tl *Timeline) lookup(ev event.Event) *pod {
 		}
 	}
 	ref := ev.Pod
-	key := ref.Key()
+	key := keyOf(ref)
 	if ref.UID != "" {
 		if p := tl.byUID[ref.UID]; p != nil && !reborn(p, ev) {
 			if p.ref.Name == "" && ref.Name != "" {
 				p.ref.Namespace, p.ref.Name = ref.Namespace, ref.Name
-				tl.byName[ref.Key()] = p
+				tl.byName[keyOf(ref)] = p
 			}
 			return p
 		}
-		if key != "" {
+		if key.name != "" {
 			if p := tl.byName[key]; p != nil && p.ref.UID == "" && !reborn(p, ev) {
 				p.ref.UID = ref.UID
 				tl.byUID[ref.UID] = p
 				return p
 			}
 		}
-	} else if key != "" {
+	} else if key.name != "" {
 		if p := tl.byName[key]; p != nil && !reborn(p, ev) {
 			return p
 		}
@@ -240,7 +246,7 @@ func (tl *Timeline) lookup(ev event.Event) *pod {
 			}
 		}
 	}
-	if !creates(ev.Kind) || (key == "" && ref.UID == "") {
+	if !creates(ev.Kind) || (key.name == "" && ref.UID == "") {
 		return nil
 	}
 	// A new incarnation of a name replaces the old one in byName; the old
@@ -255,7 +261,7 @@ func (tl *Timeline) lookup(ev event.Event) *pod {
 	if ref.UID != "" {
 		tl.byUID[ref.UID] = p
 	}
-	if key != "" {
+	if key.name != "" {
 		tl.byName[key] = p
 	}
 	if len(tl.pods) > tl.cfg.MaxPods {
@@ -1074,8 +1080,8 @@ func (tl *Timeline) forget(p *pod) {
 	if tl.byUID[p.ref.UID] == p {
 		delete(tl.byUID, p.ref.UID)
 	}
-	if tl.byName[p.ref.Key()] == p {
-		delete(tl.byName, p.ref.Key())
+	if tl.byName[keyOf(p.ref)] == p {
+		delete(tl.byName, keyOf(p.ref))
 	}
 	if p.sandboxID != "" && tl.bySandbox[p.sandboxID] == p {
 		delete(tl.bySandbox, p.sandboxID)
