@@ -66,38 +66,51 @@ func report(b *testing.B, cpu0 time.Duration, entries float64) {
 	b.ReportMetric(entries/float64(b.N), "entries/op")
 }
 
-// BenchmarkReplay is the agent reading the whole journal once, as
-// `node-agent report` does (its timeline settings too): journal reader,
-// joiner, parsers, timeline and metrics.
+// BenchmarkReplay is the agent reading the whole journal once with the
+// timeline settings of `node-agent report`: journal reader, joiner,
+// parsers, timeline and the metrics of serve mode (the report itself keeps
+// none). "files": the journal files read directly, as report does;
+// "libsystemd": through libsystemd, as serve mode does.
 func BenchmarkReplay(b *testing.B) {
-	dir := benchJournal(b)
-	var entries float64
-	b.ReportAllocs()
-	cpu0 := cpuTime()
-	for b.Loop() {
-		reg := prometheus.NewRegistry()
-		cfg := timeline.DefaultConfig
-		cfg.TTL = 100 * 365 * 24 * time.Hour // report: a copied journal holds all its history
-		tl := timeline.New(cfg, metrics.NewSink(reg, metrics.Options{}))
-		h := metrics.NewHealth(reg, func() float64 { return float64(tl.Len()) })
-		a := agent.New(agent.Config{Journal: journal.Config{Path: dir, Matches: benchMatches}}, tl, h)
-		if err := a.ReadOnce(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-		mfs, err := reg.Gather()
-		if err != nil {
-			b.Fatal(err)
-		}
-		for _, mf := range mfs {
-			if mf.GetName() == "podstart_journal_entries_read_total" {
-				for _, m := range mf.GetMetric() {
-					entries += m.GetCounter().GetValue()
+	for _, via := range readers {
+		b.Run(via.name, func(b *testing.B) {
+			dir := benchJournal(b)
+			var entries float64
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				reg := prometheus.NewRegistry()
+				cfg := timeline.DefaultConfig
+				cfg.TTL = 100 * 365 * 24 * time.Hour // report: a copied journal holds all its history
+				tl := timeline.New(cfg, metrics.NewSink(reg, metrics.Options{}))
+				h := metrics.NewHealth(reg, func() float64 { return float64(tl.Len()) })
+				jc := journal.Config{Path: dir, Matches: benchMatches, Libsystemd: via.libsystemd}
+				a := agent.New(agent.Config{Journal: jc}, tl, h)
+				if err := a.ReadOnce(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				mfs, err := reg.Gather()
+				if err != nil {
+					b.Fatal(err)
+				}
+				for _, mf := range mfs {
+					if mf.GetName() == "podstart_journal_entries_read_total" {
+						for _, m := range mf.GetMetric() {
+							entries += m.GetCounter().GetValue()
+						}
+					}
 				}
 			}
-		}
+			report(b, cpu0, entries)
+		})
 	}
-	report(b, cpu0, entries)
 }
+
+// readers are the two ways of reading a journal once.
+var readers = []struct {
+	name       string
+	libsystemd bool
+}{{"files", false}, {"libsystemd", true}}
 
 // countHandler counts entries and drops them.
 type countHandler struct{ n int }
@@ -109,23 +122,30 @@ func (c *countHandler) Checkpoint(string)   {}
 // BenchmarkReader is the agent's journal reader alone (MESSAGE, PID, unit
 // and receive time of each entry), its entries dropped.
 func BenchmarkReader(b *testing.B) {
-	dir := benchJournal(b)
-	var entries float64
-	b.ReportAllocs()
-	cpu0 := cpuTime()
-	for b.Loop() {
-		r, err := journal.Open(journal.Config{Path: dir, Matches: benchMatches})
-		if err != nil {
-			b.Fatal(err)
-		}
-		var h countHandler
-		if err := r.Run(context.Background(), &h); err != nil {
-			b.Fatal(err)
-		}
-		r.Close()
-		entries += float64(h.n)
+	for _, via := range readers {
+		b.Run(via.name, func(b *testing.B) {
+			dir := benchJournal(b)
+			var entries float64
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				r, err := journal.Open(journal.Config{Path: dir, Matches: benchMatches, Libsystemd: via.libsystemd})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if r.Direct == via.libsystemd {
+					b.Fatalf("%s: files read directly: %v", via.name, r.Direct)
+				}
+				var h countHandler
+				if err := r.Run(context.Background(), &h); err != nil {
+					b.Fatal(err)
+				}
+				r.Close()
+				entries += float64(h.n)
+			}
+			report(b, cpu0, entries)
+		})
 	}
-	report(b, cpu0, entries)
 }
 
 // BenchmarkBareLoop is the least any reader of these entries does: the
