@@ -84,6 +84,7 @@ const (
 type jfile struct {
 	name     string
 	m        []byte
+	mapped   bool // m is a mapping of the file, to unmap when done
 	compact  bool
 	zstd     bool
 	fileID   [16]byte
@@ -168,9 +169,22 @@ func openJFile(name string) (*jfile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %v", name, errNeedsLibsystemd, err)
 	}
+	f, err := newJFile(name, m)
+	if err != nil {
+		_ = syscall.Munmap(m)
+		return nil, err
+	}
+	f.mapped = true
+	return f, nil
+}
+
+// newJFile reads the header of a journal file held in m.
+func newJFile(name string, m []byte) (*jfile, error) {
+	if len(m) < hdrMinSize {
+		return nil, fmt.Errorf("%s: %w: %d bytes", name, errNeedsLibsystemd, len(m))
+	}
 	f := &jfile{name: name, m: m}
 	if err := f.readHeader(); err != nil {
-		f.close()
 		return nil, err
 	}
 	return f, nil
@@ -202,7 +216,9 @@ func (f *jfile) readHeader() error {
 
 func (f *jfile) close() {
 	if f.m != nil {
-		_ = syscall.Munmap(f.m)
+		if f.mapped {
+			_ = syscall.Munmap(f.m)
+		}
 		f.m = nil
 		f.known = [knownSlots]knownData{} // its values lay in the mapping
 		f.lists = nil
@@ -427,22 +443,38 @@ func openFiles(path string, matches []Match, since time.Time) (*fileJournal, err
 	if err != nil {
 		return nil, err
 	}
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxDecompressedSize), zstd.WithDecoderLowmem(true))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", errNeedsLibsystemd, err)
-	}
-	fj := &fileJournal{dec: dec, msg: make([]byte, 0, 4096)}
+	var files []*jfile
 	for _, n := range names {
 		f, err := openJFile(n)
 		if err != nil {
 			if errors.Is(err, fs.ErrPermission) {
 				continue // libsystemd skips what it may not read, as journalctl does
 			}
-			fj.close()
+			for _, f := range files {
+				f.close()
+			}
 			return nil, err
 		}
-		fj.files = append(fj.files, f)
+		files = append(files, f)
 	}
+	fj, err := newFileJournal(files, matches, since)
+	if err != nil {
+		for _, f := range files {
+			f.close()
+		}
+		return nil, err
+	}
+	return fj, nil
+}
+
+// newFileJournal reads files as one journal, with matches (ORed; none: all
+// entries) from since on.
+func newFileJournal(files []*jfile, matches []Match, since time.Time) (*fileJournal, error) {
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxDecompressedSize), zstd.WithDecoderLowmem(true))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNeedsLibsystemd, err)
+	}
+	fj := &fileJournal{files: files, dec: dec, msg: make([]byte, 0, 4096)}
 	var sinceUs uint64
 	if !since.IsZero() && since.UnixMicro() > 0 {
 		sinceUs = uint64(since.UnixMicro())

@@ -277,3 +277,116 @@ func TestDirectReaderSurvivesCorruption(t *testing.T) {
 		t.Fatalf("read %d entries of the clean file, want 3000", len(clean.entries))
 	}
 }
+
+// smallJournal is a journal file of a few entries (one MESSAGE compressed)
+// cut to the part journald used, for fuzzing.
+func smallJournal(t testing.TB) []byte {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "small.journal")
+	k := journaltest.Kubelet(4242)
+	c := journaltest.Containerd(842)
+	at := time.Date(2026, 11, 29, 15, 0, 0, 0, time.UTC)
+	journaltest.WriteFile(t, path, []journaltest.Entry{
+		k.Entry(at, `I1129 15:00:00.000000    4242 kubelet.go:2470] "SyncLoop ADD" source="api" pods=["default/web"]`),
+		c.Entry(at.Add(time.Millisecond), `time="2026-11-29T15:00:00.001000000Z" level=info msg="RunPodSandbox for name:\"web\" uid:\"u1\" namespace:\"default\""`),
+		k.Entry(at.Add(2*time.Millisecond), "I1129 15:00:00.002000    4242 x.go:1] "+strings.Repeat("long ", 400)),
+		c.Entry(at.Add(3*time.Millisecond), `time="2026-11-29T15:00:00.003000000Z" level=info msg="RunPodSandbox for name:\"web\" uid:\"u1\" namespace:\"default\" returns sandbox id \"abc\""`),
+	})
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail := binary.LittleEndian.Uint64(b[136:])
+	size := binary.LittleEndian.Uint64(b[tail+8:])
+	return b[:(tail+size+7)&^7]
+}
+
+// FuzzJournalFile: whatever bytes a journal file holds, reading it
+// directly ends, without a panic, after at most one entry per 64 bytes.
+// A journal file is megabytes of mostly empty hash table, too big an input
+// for the fuzzer: an input is instead a patch of up to 64 bytes, written
+// over the seed file at an offset (odd offsets land among the objects,
+// after the hash tables).
+func FuzzJournalFile(f *testing.F) {
+	seed := smallJournal(f)
+	objects := binary.LittleEndian.Uint64(seed[120:]) + binary.LittleEndian.Uint64(seed[128:]) // after the field hash table
+	buf := append([]byte(nil), seed...)
+	f.Add(uint64(0), []byte{})
+	f.Add(uint64(1), []byte{0xff, 0xff, 0xff, 0xff})
+	f.Add(uint64(2*objects+1), []byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Add(uint64(16), []byte{0x10, 0, 0, 0, 0xff})
+	f.Fuzz(func(t *testing.T, at uint64, patch []byte) {
+		if len(patch) > 64 {
+			patch = patch[:64]
+		}
+		off := at / 2
+		if at%2 == 1 {
+			off = objects + off%(uint64(len(seed))-objects)
+		}
+		off %= uint64(len(seed))
+		n := copy(buf[off:], patch)
+		defer copy(buf[off:off+uint64(n)], seed[off:])
+		for _, matches := range [][]Match{nil, testMatches} {
+			jf, err := newJFile("fuzz", buf)
+			if err != nil {
+				return
+			}
+			fj, err := newFileJournal([]*jfile{jf}, matches, time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var e sdEntry
+			for n := 0; ; n++ {
+				ok, err := fj.next(&e)
+				if err != nil || !ok {
+					break
+				}
+				if n > len(buf)/64 {
+					t.Fatalf("%d entries from %d bytes", n, len(buf))
+				}
+			}
+			fj.close()
+		}
+	})
+}
+
+// TestSmallJournalReads: the fuzz seed is a journal the reader reads whole.
+func TestSmallJournalReads(t *testing.T) {
+	b := smallJournal(t)
+	jf, err := newJFile("small", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fj, err := newFileJournal([]*jfile{jf}, testMatches, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fj.close()
+	var e sdEntry
+	var msgs []string
+	for {
+		ok, err := fj.next(&e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		msgs = append(msgs, string(e.message))
+	}
+	if len(msgs) != 4 || len(msgs[2]) < 2000 || !strings.Contains(msgs[3], "returns sandbox id") {
+		t.Fatalf("read %d entries: %.80q", len(msgs), msgs)
+	}
+	if headerFlags(t, writeTemp(t, b))&incompatZstd == 0 {
+		t.Fatal("the seed is not zstd-compressed")
+	}
+}
+
+func writeTemp(t *testing.T, b []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "x.journal")
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
