@@ -5,11 +5,14 @@ package journal
 // Why: through libsystemd, every item of every entry is looked up in its
 // mmap cache and checked as an object before its field name is known, so
 // reading an entry of 21 fields costs what reading all 21 costs, whichever
-// one is wanted (see sd.go). Here the file is mapped once and an entry's
-// items are offsets into it: a match is decided by comparing the offsets
-// with those of the match's data objects (found once per file through the
-// file's hash table), and only the wanted fields of a matching entry are
-// read. The layout is systemd's documented journal file format.
+// one is wanted (see sd.go). Here the file is mapped once; each match's
+// data object is found once per file through the file's hash table, and
+// the entries are walked through the lists those data objects keep of the
+// entries that have them, so that no other entry is touched. An entry's
+// items are offsets: the data objects entries share (unit, PID, command
+// line, ...) are recognised by offset after their first visit, and only
+// MESSAGE is read anew each time. The layout is systemd's documented
+// journal file format; the order across files is libsystemd's.
 //
 // It reads only files it fully understands: keyed hashes (systemd 246 and
 // later), regular or compact entries, data uncompressed or compressed with
