@@ -12,7 +12,11 @@ package journal
 // items are offsets: the data objects entries share (unit, PID, command
 // line, ...) are recognised by offset after their first visit, and only
 // MESSAGE is read anew each time. The layout is systemd's documented
-// journal file format; the order across files is libsystemd's.
+// journal file format. The order across files, the start at a time (a
+// bisection, as libsystemd seeks), the files skipped as damaged and the
+// bad items passed over are libsystemd 252's; systemd 254 and later order
+// entries of different boots in different files by the boots' last entries,
+// which differs only where boots' clocks disagree.
 //
 // It reads only files it fully understands: keyed hashes (systemd 246 and
 // later), regular or compact entries, data uncompressed or compressed with
@@ -30,6 +34,7 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -40,6 +45,10 @@ import (
 
 // errNeedsLibsystemd says a journal file is of a kind only libsystemd reads.
 var errNeedsLibsystemd = errors.New("journal file needs libsystemd")
+
+// errSkipFile says a journal file is one libsystemd skips (damaged, or
+// copied in part), and so does this reader.
+var errSkipFile = errors.New("journal file unreadable, skipped")
 
 // Header and object layout (systemd's journal-def.h, little endian).
 const (
@@ -80,7 +89,12 @@ const (
 	arrayNextOff        = 16
 	arrayItemsOff       = 24
 	maxHashChainWalk    = 1 << 16
-	maxDecompressedSize = 1 << 24
+	maxDecompressedSize = 64 << 20
+	hdrArenaSizeOff     = 96
+	hdrTailObjectOff    = 136
+	hdrFieldHashOff     = 120
+	hdrStateOff         = 16
+	stateArchived       = 2
 )
 
 // jfile is one mapped journal file and where reading it has got to.
@@ -97,9 +111,7 @@ type jfile struct {
 	// lists are the entry lists walked: the file's own list of all its
 	// entries, or, with matches, the list of each match's data object (a
 	// data object lists the entries that have it), merged.
-	lists    []entryList
-	since    uint64 // µs; entries before the first at or after it are skipped
-	sinceMet bool
+	lists []entryList
 
 	// known remembers what the data objects that entries share are (a
 	// unit, a PID, a field not read), so that an entry's twenty-odd items
@@ -202,8 +214,18 @@ func (f *jfile) readHeader() error {
 	if inc&^incompatKnown != 0 || inc&(incompatXZ|incompatLZ4) != 0 || inc&incompatKeyedHash == 0 {
 		return fmt.Errorf("%s: %w: incompatible flags %#x", f.name, errNeedsLibsystemd, inc)
 	}
-	if hs := le64(h[hdrHeaderSizeOff:]); hs < hdrMinSize || hs > uint64(len(h)) {
-		return fmt.Errorf("%s: %w: header size %d", f.name, errNeedsLibsystemd, hs)
+	// What libsystemd checks before it reads a file (a file that fails is
+	// one it skips: damaged, or copied in part).
+	hs, arena, tail := le64(h[hdrHeaderSizeOff:]), le64(h[hdrArenaSizeOff:]), le64(h[hdrTailObjectOff:])
+	switch {
+	case hs < hdrMinSize || hs > uint64(len(h)) || arena > uint64(len(h))-hs:
+		return fmt.Errorf("%s: %w: header and arena of %d+%d bytes in %d", f.name, errSkipFile, hs, arena, len(h))
+	case tail > hs+arena:
+		return fmt.Errorf("%s: %w: last object beyond the arena", f.name, errSkipFile)
+	case tail&7 != 0 || le64(h[hdrDataHashOff:])&7 != 0 || le64(h[hdrFieldHashOff:])&7 != 0 || le64(h[hdrEntryArrayOff:])&7 != 0:
+		return fmt.Errorf("%s: %w: unaligned offsets in the header", f.name, errSkipFile)
+	case h[hdrStateOff] > stateArchived:
+		return fmt.Errorf("%s: %w: state %d", f.name, errSkipFile, h[hdrStateOff])
 	}
 	f.compact = inc&incompatCompact != 0
 	f.zstd = inc&incompatZstd != 0
@@ -267,7 +289,11 @@ func (f *jfile) findData(p []byte, dec *zstd.Decoder, buf *[]byte) uint64 {
 		if le64(d[dataHashOff:]) == h && bytes.Equal(f.payload(d, dec, buf), p) {
 			return off
 		}
-		off = le64(d[dataNextHashOff:])
+		next := le64(d[dataNextHashOff:])
+		if next <= off {
+			return 0 // a sound chain only moves forward
+		}
+		off = next
 	}
 	return 0
 }
@@ -289,15 +315,19 @@ func (f *jfile) item(e []byte, i int) uint64 {
 }
 
 // entryList walks one list of entry offsets, in file order: an inline
-// first entry (a data object's), then a chain of entry arrays.
+// first entry (a data object's), then a chain of entry arrays. Offsets only
+// grow along a sound list, which is what bounds the walk of a corrupt one.
 type entryList struct {
 	inline   uint64
 	arrItems []byte // items of the current entry array
+	arrOff   uint64 // offset of the current entry array
 	arrNext  uint64 // offset of the next entry array
 	arrIdx   int
 	left     uint64 // entries the list still holds, by its count
-	arrays   int    // entry arrays walked: a corrupt chain may loop
 	head     uint64 // the current entry; 0 at the end
+	// all: the file's list of all its entries, where an unreadable entry
+	// is skipped (a match's list ends there, as in libsystemd).
+	all bool
 }
 
 // dataList is the list of the entries that have the data object at off.
@@ -306,13 +336,40 @@ func (f *jfile) dataList(off uint64) entryList {
 	if len(d) < dataPayloadRegular {
 		return entryList{}
 	}
-	l := entryList{inline: le64(d[40:]), arrNext: le64(d[48:]), left: le64(d[56:])}
-	l.step(f)
-	return l
+	return entryList{inline: le64(d[40:]), arrNext: le64(d[48:]), left: le64(d[56:])}
+}
+
+func (f *jfile) itemSize() int {
+	if f.compact {
+		return 4
+	}
+	return 8
+}
+
+// loadNext moves to the next entry array of the chain; false at its end.
+func (l *entryList) loadNext(f *jfile) bool {
+	if l.arrNext <= l.arrOff {
+		return false
+	}
+	a := f.object(l.arrNext, objEntryArray)
+	if len(a) < arrayItemsOff {
+		return false
+	}
+	l.arrOff = l.arrNext
+	l.arrItems, l.arrNext, l.arrIdx = a[arrayItemsOff:], le64(a[arrayNextOff:]), 0
+	return true
+}
+
+func (l *entryList) itemAt(f *jfile, i int) uint64 {
+	if f.compact {
+		return uint64(le32(l.arrItems[4*i:]))
+	}
+	return le64(l.arrItems[8*i:])
 }
 
 // step moves head to the next entry of the list.
 func (l *entryList) step(f *jfile) {
+	prev := l.head
 	l.head = 0
 	if l.left == 0 {
 		return
@@ -322,29 +379,76 @@ func (l *entryList) step(f *jfile) {
 		l.left--
 		return
 	}
-	isz := 8
-	if f.compact {
-		isz = 4
-	}
-	for l.arrIdx >= len(l.arrItems)/isz {
-		a := f.object(l.arrNext, objEntryArray)
-		if len(a) < arrayItemsOff || l.arrays > len(f.m)/arrayItemsOff {
+	for l.arrIdx >= len(l.arrItems)/f.itemSize() {
+		if !l.loadNext(f) {
+			l.left = 0
 			return
 		}
-		l.arrays++
-		l.arrItems, l.arrNext, l.arrIdx = a[arrayItemsOff:], le64(a[arrayNextOff:]), 0
 	}
-	if f.compact {
-		l.head = uint64(le32(l.arrItems[4*l.arrIdx:]))
-	} else {
-		l.head = le64(l.arrItems[8*l.arrIdx:])
-	}
+	o := l.itemAt(f, l.arrIdx)
 	l.arrIdx++
 	l.left--
+	if o <= prev {
+		l.left = 0 // an unused slot, or a list that turns back: its end
+		return
+	}
+	l.head = o
+}
+
+// start places head on the list's first entry, or with since (µs) on the
+// first at or after it as libsystemd's seek by time finds it: the inline
+// entry, then array by array, passing over an array whose last entry is
+// older and bisecting the first that is not.
+func (l *entryList) start(f *jfile, since uint64) {
+	if since == 0 {
+		l.step(f)
+		return
+	}
+	if l.inline != 0 && l.left > 0 {
+		if f.realtime(l.inline) >= since {
+			l.step(f)
+			return
+		}
+		l.inline = 0
+		l.left--
+	}
+	for l.left > 0 && l.loadNext(f) {
+		n := min(uint64(len(l.arrItems)/f.itemSize()), l.left)
+		if n == 0 {
+			break
+		}
+		if f.realtime(l.itemAt(f, int(n-1))) < since {
+			l.left -= n
+			continue
+		}
+		lo, hi := 0, int(n-1)
+		for lo < hi {
+			mid := (lo + hi) / 2
+			if f.realtime(l.itemAt(f, mid)) >= since {
+				hi = mid
+			} else {
+				lo = mid + 1
+			}
+		}
+		l.arrIdx = lo
+		l.left -= uint64(lo)
+		l.step(f)
+		return
+	}
+	l.left, l.head = 0, 0
+}
+
+// realtime is the receive time of the entry at off; 0 when unreadable.
+func (f *jfile) realtime(off uint64) uint64 {
+	e := f.object(off, objEntry)
+	if len(e) < entryItemsOff {
+		return 0
+	}
+	return le64(e[entryRealtimeOff:])
 }
 
 // nextEntry returns the offset of the next entry of the file's lists, or 0
-// at the end (or where a list is broken).
+// at the end.
 func (f *jfile) nextEntry() uint64 {
 	if len(f.lists) == 1 {
 		o := f.lists[0].head
@@ -371,25 +475,26 @@ func (f *jfile) advance() {
 		off := f.nextEntry()
 		e := f.object(off, objEntry)
 		if len(e) < entryItemsOff {
+			if off != 0 && len(f.lists) == 1 && f.lists[0].all {
+				continue // libsystemd passes over a bad entry of the file's own list
+			}
 			// Done with the file: its pages leave the process's resident
 			// set now rather than when the whole journal is read.
-			f.done, f.head = true, nil
-			f.close()
+			f.finish()
 			return
 		}
-		rt := le64(e[entryRealtimeOff:])
-		if !f.sinceMet {
-			if rt < f.since {
-				continue
-			}
-			f.sinceMet = true
-		}
 		f.head = e
-		f.hSeq, f.hRT, f.hMono = le64(e[entrySeqnumOff:]), rt, le64(e[entryMonotonicOff:])
+		f.hSeq, f.hRT, f.hMono = le64(e[entrySeqnumOff:]), le64(e[entryRealtimeOff:]), le64(e[entryMonotonicOff:])
 		copy(f.hBoot[:], e[entryBootOff:])
 		f.hXor = le64(e[entryXorOff:])
 		return
 	}
+}
+
+// finish leaves the file: read to its end, or unreadable.
+func (f *jfile) finish() {
+	f.done, f.head = true, nil
+	f.close()
 }
 
 // cmpHeads orders two files' heads as libsystemd orders entries of
@@ -450,7 +555,7 @@ func openFiles(path string, matches []Match, since time.Time) (*fileJournal, err
 	for _, n := range names {
 		f, err := openJFile(n)
 		if err != nil {
-			if errors.Is(err, fs.ErrPermission) {
+			if errors.Is(err, fs.ErrPermission) || errors.Is(err, errSkipFile) {
 				continue // libsystemd skips what it may not read, as journalctl does
 			}
 			for _, f := range files {
@@ -483,29 +588,43 @@ func newFileJournal(files []*jfile, matches []Match, since time.Time) (*fileJour
 		sinceUs = uint64(since.UnixMicro())
 	}
 	for _, f := range fj.files {
-		f.since = sinceUs
-		if len(matches) == 0 {
-			l := entryList{arrNext: le64(f.m[hdrEntryArrayOff:]), left: f.nEntries}
-			l.step(f)
-			f.lists = append(f.lists, l)
-		}
-		for _, m := range matches {
-			if o := f.findData([]byte(m.String()), dec, &fj.zbuf); o != 0 {
-				f.lists = append(f.lists, f.dataList(o))
+		fj.safely(f, func() {
+			if len(matches) == 0 {
+				f.lists = append(f.lists, entryList{arrNext: le64(f.m[hdrEntryArrayOff:]), left: f.nEntries, all: true})
 			}
-		}
-		f.advance()
+			for _, m := range matches {
+				if o := f.findData([]byte(m.String()), dec, &fj.zbuf); o != 0 {
+					f.lists = append(f.lists, f.dataList(o))
+				}
+			}
+			for i := range f.lists {
+				f.lists[i].start(f, sinceUs)
+			}
+			f.advance()
+		})
 	}
 	return fj, nil
 }
 
 // journalFiles lists the journal files libsystemd opens for a path: the
 // file itself; a directory's files and those of its machine-ID
-// subdirectories; for the local journal, those of /run/log/journal and
-// /var/log/journal and of this machine's subdirectory in them.
+// subdirectories; for the local journal, the files of /run/log/journal and
+// /var/log/journal, of any machine-ID subdirectory under /run and of this
+// machine's under /var. Symbolic links count as what they point to.
 func journalFiles(path string) ([]string, error) {
 	isJournal := func(n string) bool {
 		return strings.HasSuffix(n, ".journal") || strings.HasSuffix(n, ".journal~")
+	}
+	// kind tells a directory entry's type, following a symbolic link.
+	kind := func(dir string, e fs.DirEntry) fs.FileMode {
+		if e.Type()&fs.ModeSymlink == 0 {
+			return e.Type()
+		}
+		fi, err := os.Stat(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return e.Type()
+		}
+		return fi.Mode().Type()
 	}
 	var out []string
 	addDir := func(dir string, sub func(string) bool) error {
@@ -518,10 +637,10 @@ func journalFiles(path string) ([]string, error) {
 		}
 		for _, e := range ents {
 			n := filepath.Join(dir, e.Name())
-			switch {
-			case e.Type().IsRegular() && isJournal(e.Name()):
+			switch k := kind(dir, e); {
+			case k.IsRegular() && isJournal(e.Name()):
 				out = append(out, n)
-			case e.IsDir() && sub(e.Name()):
+			case k.IsDir() && sub(e.Name()):
 				sents, err := os.ReadDir(n)
 				if err != nil {
 					if errors.Is(err, fs.ErrPermission) {
@@ -530,7 +649,7 @@ func journalFiles(path string) ([]string, error) {
 					return err
 				}
 				for _, s := range sents {
-					if s.Type().IsRegular() && isJournal(s.Name()) {
+					if kind(n, s).IsRegular() && isJournal(s.Name()) {
 						out = append(out, filepath.Join(n, s.Name()))
 					}
 				}
@@ -545,10 +664,11 @@ func journalFiles(path string) ([]string, error) {
 			return nil, fmt.Errorf("%w: %v", errNeedsLibsystemd, err)
 		}
 		id := strings.TrimSpace(string(mid))
-		for _, root := range []string{"/run/log/journal", "/var/log/journal"} {
-			if err := addDir(root, func(n string) bool { return n == id }); err != nil {
-				return nil, err
-			}
+		if err := addDir("/run/log/journal", isID128); err != nil {
+			return nil, err
+		}
+		if err := addDir("/var/log/journal", func(n string) bool { return n == id }); err != nil {
+			return nil, err
 		}
 	case err != nil:
 		return nil, err
@@ -563,7 +683,15 @@ func journalFiles(path string) ([]string, error) {
 	return out, nil
 }
 
+// isID128 tells whether s is a 128-bit ID as libsystemd reads one: 32 hex
+// digits, or the 36 characters of a UUID.
 func isID128(s string) bool {
+	if len(s) == 36 {
+		if s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+			return false
+		}
+		s = s[:8] + s[9:13] + s[14:18] + s[19:23] + s[24:]
+	}
 	if len(s) != 32 {
 		return false
 	}
@@ -586,33 +714,53 @@ func (fj *fileJournal) close() {
 	}
 }
 
-// next hands over the next entry in journal order.
+// next hands over the next entry in journal order: as libsystemd, it first
+// moves every file past the entry handed over last (the same entry in a
+// copied file, or one behind it), then takes the least of the files' heads.
 func (fj *fileJournal) next(e *sdEntry) (bool, error) {
-	for {
-		var best *jfile
-		for _, f := range fj.files {
-			if !f.done && (best == nil || cmpHeads(f, best) < 0) {
-				best = f
-			}
+	var best *jfile
+	for _, f := range fj.files {
+		for !f.done && fj.haveLast && cmpHeads(f, &fj.last) <= 0 {
+			fj.safely(f, f.advance)
 		}
-		if best == nil {
-			return false, nil
+		if !f.done && (best == nil || cmpHeads(f, best) < 0) {
+			best = f
 		}
-		if fj.haveLast && cmpHeads(best, &fj.last) <= 0 {
-			best.advance() // the same entry in another file, or one behind
-			continue
-		}
-		fj.read(best, e)
-		fj.last.seqnumID, fj.last.hSeq, fj.last.hRT, fj.last.hMono, fj.last.hBoot, fj.last.hXor =
-			best.seqnumID, best.hSeq, best.hRT, best.hMono, best.hBoot, best.hXor
-		fj.haveLast = true
-		best.advance()
-		return true, nil
 	}
+	if best == nil {
+		return false, nil
+	}
+	if !fj.safely(best, func() { fj.read(best, e) }) {
+		return fj.next(e) // the file was cut short under the reader: go on without it
+	}
+	fj.last.seqnumID, fj.last.hSeq, fj.last.hRT, fj.last.hMono, fj.last.hBoot, fj.last.hXor =
+		best.seqnumID, best.hSeq, best.hRT, best.hMono, best.hBoot, best.hXor
+	fj.haveLast = true
+	fj.safely(best, best.advance)
+	return true, nil
+}
+
+// safely runs fn, which reads f's mapping, and tells whether it could: a
+// file truncated while mapped (an I/O error, a copy being rewritten) makes
+// reading its pages fault, which would end the process; instead f is left
+// as unreadable, as libsystemd leaves a file it cannot read.
+func (fj *fileJournal) safely(f *jfile, fn func()) (ok bool) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if _, fault := r.(interface{ Addr() uintptr }); !fault {
+				panic(r)
+			}
+			f.finish()
+			ok = false
+		}
+	}()
+	fn()
+	return true
 }
 
 // read fills e from f's head, as ps_next does from libsystemd: the last of
-// each wanted field wins, and an unreadable item ends the walk.
+// each wanted field wins, and an unreadable item is passed over.
 func (fj *fileJournal) read(f *jfile, e *sdEntry) {
 	h := f.head
 	e.message, e.pid, e.unit, e.ident = nil, nil, nil, nil
@@ -624,11 +772,11 @@ func (fj *fileJournal) read(f *jfile, e *sdEntry) {
 		if k.off != o {
 			d := f.object(o, objData)
 			if d == nil {
-				break
+				continue // libsystemd (252) passes over a bad item too
 			}
 			p := f.payload(d, fj.dec, &fj.zbuf)
 			if p == nil {
-				break
+				continue
 			}
 			if len(p) >= 8 && p[0] == 'M' && string(p[:8]) == "MESSAGE=" {
 				fj.msg = append(fj.msg[:0], p[8:]...)

@@ -190,6 +190,31 @@ func TestDirectReaderAgreesWithLibsystemd(t *testing.T) {
 		agree(t, Config{Path: dir, Matches: testMatches}, true, 300)
 	})
 
+	t.Run("a linked file and a subdirectory named by a UUID", func(t *testing.T) {
+		dir, elsewhere := t.TempDir(), t.TempDir()
+		journaltest.WriteFile(t, filepath.Join(elsewhere, "a.journal"), numberedKubelet(0, 100))
+		if err := os.Symlink(filepath.Join(elsewhere, "a.journal"), filepath.Join(dir, "linked.journal")); err != nil {
+			t.Fatal(err)
+		}
+		sub := filepath.Join(dir, "01234567-89ab-cdef-0123-456789abcdef")
+		if err := os.Mkdir(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		journaltest.WriteFile(t, filepath.Join(sub, "b.journal"), numberedKubelet(100, 100))
+		agree(t, Config{Path: dir, Matches: testMatches}, true, 200)
+		// A file copied in part (its header says more than it holds) is
+		// skipped by both.
+		journaltest.WriteFile(t, filepath.Join(elsewhere, "c.journal"), numberedKubelet(200, 100))
+		b, err := os.ReadFile(filepath.Join(elsewhere, "c.journal"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "partial.journal"), b[:len(b)/2], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		agree(t, Config{Path: dir, Matches: testMatches}, true, 200)
+	})
+
 	t.Run("entries of the regular, not compact, layout", func(t *testing.T) {
 		t.Setenv("SYSTEMD_JOURNAL_COMPACT", "0")
 		dir := t.TempDir()
@@ -279,7 +304,7 @@ func TestDirectReaderSurvivesCorruption(t *testing.T) {
 }
 
 // smallJournal is a journal file of a few entries (one MESSAGE compressed)
-// cut to the part journald used, for fuzzing.
+// cut to the part journal-remote used, for fuzzing.
 func smallJournal(t testing.TB) []byte {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "small.journal")
@@ -298,7 +323,10 @@ func smallJournal(t testing.TB) []byte {
 	}
 	tail := binary.LittleEndian.Uint64(b[136:])
 	size := binary.LittleEndian.Uint64(b[tail+8:])
-	return b[:(tail+size+7)&^7]
+	b = b[:(tail+size+7)&^7]
+	// The arena as the header says it now ends.
+	binary.LittleEndian.PutUint64(b[96:], uint64(len(b))-binary.LittleEndian.Uint64(b[88:]))
+	return b
 }
 
 // FuzzJournalFile: whatever bytes a journal file holds, reading it
@@ -389,4 +417,117 @@ func writeTemp(t *testing.T, b []byte) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestSinceAcrossAClockStep: with the wall clock stepped back inside a
+// file, reading from a time starts where libsystemd's seek starts (it
+// bisects the file's entry arrays, it does not scan), with and without
+// matches.
+func TestSinceAcrossAClockStep(t *testing.T) {
+	dir := t.TempDir()
+	k := journaltest.Kubelet(4242)
+	o := journaltest.Service("other.service", 77, "other", "/usr/bin/other", "/usr/bin/other")
+	at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	var entries []journaltest.Entry
+	for i := range 2000 {
+		rt := at.Add(time.Duration(i) * time.Second)
+		if i >= 1000 {
+			rt = rt.Add(-500 * time.Second) // the clock stepped back
+		}
+		p := k
+		if i%3 == 0 {
+			p = o
+		}
+		e := p.Entry(rt, fmt.Sprintf("line %d", i))
+		e.Monotonic = time.Hour + time.Duration(i)*time.Second // the boot's clock goes on
+		entries = append(entries, e)
+	}
+	journaltest.Write(t, dir, entries)
+	for _, s := range []time.Duration{0, 100 * time.Second, 700 * time.Second, 900 * time.Second, 1400 * time.Second} {
+		agree(t, Config{Path: dir, Since: at.Add(s)}, true, 1)
+		agree(t, Config{Path: dir, Since: at.Add(s), Matches: testMatches}, true, 1)
+	}
+}
+
+// TestLoopingChainEnds: an entry array chain that turns back (corruption)
+// ends the file's list instead of walking it again and again.
+func TestLoopingChainEnds(t *testing.T) {
+	b := smallJournal(t)
+	arr := binary.LittleEndian.Uint64(b[hdrEntryArrayOff:])
+	binary.LittleEndian.PutUint64(b[arr+arrayNextOff:], arr) // the first array's next is itself
+	binary.LittleEndian.PutUint64(b[hdrNEntriesOff:], 1<<40) // and the file claims many entries
+	jf, err := newJFile("loop", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fj, err := newFileJournal([]*jfile{jf}, nil, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fj.close()
+	var e sdEntry
+	n := 0
+	for {
+		ok, _ := fj.next(&e)
+		if !ok {
+			break
+		}
+		if n++; n > 4 {
+			t.Fatalf("%d entries from a file of 4", n)
+		}
+	}
+	if n == 0 {
+		t.Fatal("no entry read before the loop")
+	}
+}
+
+// TestTruncatedWhileRead: a file cut short while the reader has it mapped
+// (its pages then fault) is left as unreadable; the process goes on.
+func TestTruncatedWhileRead(t *testing.T) {
+	src := t.TempDir()
+	if err := (journaltest.BusyNode{Entries: 3000}).Write(src); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.journal")
+	copyFile(t, filepath.Join(src, "busynode.journal"), path)
+	r, err := Open(Config{Path: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if !r.Direct {
+		t.Fatal("not read directly")
+	}
+	// Cut it three quarters of the way into its objects.
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := int64(binary.LittleEndian.Uint64(b[hdrTailObjectOff:])*3/4) &^ 4095
+	if err := os.Truncate(path, cut); err != nil {
+		t.Fatal(err)
+	}
+	var s seen
+	if err := r.Run(context.Background(), seenHandler{&s}); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.entries) >= 3000 {
+		t.Fatalf("read %d entries from a file cut to %d bytes", len(s.entries), cut)
+	}
+	if len(s.entries) == 0 {
+		t.Fatal("no entry read before the cut")
+	}
+	t.Logf("%d entries read before the cut at %d bytes", len(s.entries), cut)
+}
+
+// numberedKubelet returns n kubelet entries a millisecond apart, "line i".
+func numberedKubelet(first, n int) []journaltest.Entry {
+	k := journaltest.Kubelet(4242)
+	at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	var out []journaltest.Entry
+	for i := first; i < first+n; i++ {
+		out = append(out, k.Entry(at.Add(time.Duration(i)*time.Millisecond), fmt.Sprintf("line %d", i)))
+	}
+	return out
 }
