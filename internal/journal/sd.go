@@ -61,8 +61,8 @@ static int ps_next(sd_journal *j, ps_entry *e) {
 		int k = sd_journal_enumerate_data(j, &d, &l);
 		if (k == 0) break;
 		if (k < 0) {
-			// -EBADMSG and friends: one bad item; the rest may be fine,
-			// but the iteration cannot go past it.
+			// libsystemd 252 and later pass over a bad item themselves;
+			// an error here ends what older ones can read of the entry.
 			break;
 		}
 		const char *s = d;
