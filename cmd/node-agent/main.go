@@ -377,8 +377,9 @@ type parsed struct {
 func runParse(stdin io.Reader, stdout, stderr io.Writer) int {
 	br := bufio.NewReaderSize(stdin, 64*1024)
 	enc := json.NewEncoder(stdout)
+	var parser logformat.Parser
 	emit := func(line string) {
-		res := logformat.Parse(line, time.Time{})
+		res := parser.Parse(line, time.Time{})
 		ev := res.Event
 		out := parsed{Kind: string(ev.Kind), Format: res.Format, Outcome: res.Outcome.String(), Source: string(ev.Source),
 			Pod: ev.Pod.Key(), UID: ev.Pod.UID, Container: ev.Container, ContainerID: ev.ContainerID, SandboxID: ev.SandboxID,

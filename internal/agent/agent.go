@@ -54,6 +54,7 @@ type Agent struct {
 	log    *slog.Logger
 
 	joiner logformat.Joiner
+	parser logformat.Parser // used by the journal's goroutine only, as joiner
 	n      uint64
 	// replaying: the entry being handled was handed over before (a
 	// restart reads the journal again from the earliest pod in flight).
@@ -288,7 +289,7 @@ func (a *Agent) line(unit, text string, t time.Time, cont int) {
 	if text == "" {
 		return
 	}
-	res := logformat.Parse(text, t)
+	res := a.parser.Parse(text, t)
 	if !a.replaying {
 		a.count(unit, res.Outcome.String(), 1)
 		a.health.LastEntry.Set(float64(t.UnixMilli()) / 1000)

@@ -24,20 +24,22 @@ func logfmtStarts(line string) bool {
 	return strings.HasPrefix(line, `time="`)
 }
 
-func parseLogfmt(line string, recv time.Time) (Result, bool) {
-	return parseLogfmtDepth(line, recv, 0)
+func parseLogfmt(p *Parser, line string, recv time.Time) (Result, bool) {
+	return parseLogfmtDepth(p, line, recv, 0)
 }
 
 // parseLogfmtDepth reads a logfmt line. depth counts wrappers already
 // removed, so that a line re-logged inside its own msg is unwrapped once at
 // most.
-func parseLogfmtDepth(line string, recv time.Time, depth int) (Result, bool) {
+func parseLogfmtDepth(p *Parser, line string, recv time.Time, depth int) (Result, bool) {
 	if !logfmtStarts(line) {
 		return Result{}, false
 	}
 	// logrus writes time, level and msg first; the keys after msg are
 	// scanned only when a mapping asks for one (record.load).
-	kvs, raw, good := parseKVsUntil(line, make([]kv, 0, 8), "level")
+	scratch := p.take()
+	defer p.give(scratch)
+	kvs, raw, good := parseKVsUntil(line, scratch, "level")
 	if q, after, ok := undecodedMsg(raw); ok {
 		kvs = append(kvs, kv{key: "msg", val: q})
 		raw = after
@@ -85,12 +87,12 @@ func parseLogfmtDepth(line string, recv time.Time, depth int) (Result, bool) {
 			inner = t
 		}
 		if klogStarts(rec.msg) {
-			if res, ok := parseKlogText(rec.msg, inner); ok {
+			if res, ok := parseKlogText(p, rec.msg, inner); ok {
 				return res, true
 			}
 		}
 		if logfmtStarts(rec.msg) {
-			if res, ok := parseLogfmtDepth(rec.msg, inner, depth+1); ok {
+			if res, ok := parseLogfmtDepth(p, rec.msg, inner, depth+1); ok {
 				return res, true
 			}
 		}
@@ -222,7 +224,7 @@ func runtimeJSONStarts(line string) bool {
 		strings.Contains(line, `"time":`) && !strings.Contains(line, `"ts":`)
 }
 
-func parseRuntimeJSON(line string, recv time.Time) (Result, bool) {
+func parseRuntimeJSON(_ *Parser, line string, recv time.Time) (Result, bool) {
 	if !runtimeJSONStarts(line) {
 		return Result{}, false
 	}

@@ -180,7 +180,7 @@ func TestContainerdLines(t *testing.T) {
 				t.Errorf("line %d %s:\n got %+v\nwant %+v", i+1, how, res.Event, want)
 			}
 		}
-		direct, ok := parseLogfmt(line, recv)
+		direct, ok := parseLogfmt(nil, line, recv)
 		if !ok {
 			t.Fatalf("line %d: parseLogfmt did not claim it", i+1)
 		}
@@ -402,7 +402,7 @@ func TestRuntimeJSON(t *testing.T) {
 	for i, tc := range tests {
 		want := tc.want
 		want.Source = event.SourceRuntime
-		direct, ok := parseRuntimeJSON(tc.line, recv)
+		direct, ok := parseRuntimeJSON(nil, tc.line, recv)
 		if !ok {
 			t.Errorf("%d: parseRuntimeJSON did not claim it", i)
 			continue
@@ -580,7 +580,7 @@ func TestContainerdHostile(t *testing.T) {
 				t.Errorf("got %v %v, want %v %v", res.Outcome, res.Event.Kind, tc.outcome, tc.kind)
 			}
 			// Directly, without Parse's length cut and UTF-8 repair.
-			if _, ok := parseLogfmt(tc.line, recv); !ok {
+			if _, ok := parseLogfmt(nil, tc.line, recv); !ok {
 				t.Error("parseLogfmt did not claim it")
 			}
 		})

@@ -93,7 +93,7 @@ func TestCRIOLines(t *testing.T) {
 		if wantOutcome == Unrecognised && !strings.Contains(tc.line, "name=/runtime.") && !crioLikeTime(tc.line[6:]) {
 			wantFormat = "containerd"
 		}
-		direct, ok := parseLogfmt(tc.line, recv)
+		direct, ok := parseLogfmt(nil, tc.line, recv)
 		if !ok {
 			t.Fatalf("%d: parseLogfmt did not claim it", i)
 		}

@@ -7,7 +7,7 @@ import "time"
 type format struct {
 	name   string
 	starts func(line string) bool
-	parse  func(line string, recv time.Time) (Result, bool)
+	parse  func(p *Parser, line string, recv time.Time) (Result, bool)
 }
 
 // formats lists every supported encoding, most common first.

@@ -56,7 +56,7 @@ func FuzzParseLogfmt(f *testing.F) {
 	}
 	recv := time.Date(2026, 11, 29, 15, 30, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, line string) {
-		if res, ok := parseLogfmt(line, recv); ok {
+		if res, ok := parseLogfmt(nil, line, recv); ok {
 			checkResult(t, line, res)
 		}
 		checkResult(t, line, Parse(line, recv))
@@ -69,7 +69,7 @@ func FuzzParseRuntimeJSON(f *testing.F) {
 	}
 	recv := time.Date(2026, 11, 29, 15, 30, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, line string) {
-		if res, ok := parseRuntimeJSON(line, recv); ok {
+		if res, ok := parseRuntimeJSON(nil, line, recv); ok {
 			checkResult(t, line, res)
 		}
 		checkResult(t, line, Parse(line, recv))
@@ -83,7 +83,7 @@ func TestRuntimeJSONSeeds(t *testing.T) {
 	n := 0
 	for _, s := range readLines(t, "testdata/containerd-lines.txt") {
 		j := jsonLine(s)
-		res, ok := parseRuntimeJSON(j, recv)
+		res, ok := parseRuntimeJSON(nil, j, recv)
 		if !ok || res.Outcome == Malformed {
 			t.Fatalf("seed not read: %s", j)
 		}

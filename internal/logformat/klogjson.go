@@ -16,7 +16,7 @@ func klogJSONStarts(s string) bool {
 	return strings.HasPrefix(s, `{"ts":`)
 }
 
-func parseKlogJSON(line string, recv time.Time) (Result, bool) {
+func parseKlogJSON(_ *Parser, line string, recv time.Time) (Result, bool) {
 	if !klogJSONStarts(line) {
 		return Result{}, false
 	}

@@ -54,7 +54,7 @@ const maxHeaderTail = 128
 
 // parseKlogText reads a klog text line. The kubelet's messages are then
 // looked up in kubelet.go.
-func parseKlogText(line string, recv time.Time) (Result, bool) {
+func parseKlogText(p *Parser, line string, recv time.Time) (Result, bool) {
 	if !klogStarts(line) {
 		return Result{}, false
 	}
@@ -73,7 +73,7 @@ func parseKlogText(line string, recv time.Time) (Result, bool) {
 	if end+2 <= len(rest) {
 		body = rest[end+2:]
 	}
-	res := parseKlogBody(body, line[0], t)
+	res := parseKlogBody(p, body, line[0], t)
 	res.Event.PID = headerPID(rest[:end])
 	return res, true
 }
@@ -99,9 +99,11 @@ func headerPID(tail string) int {
 // parseKlogBody reads what follows a klog header: a quoted message and
 // key=value pairs (structured logging), or free text (klog.Infof). sev is
 // the header's severity letter.
-func parseKlogBody(body string, sev byte, t time.Time) Result {
+func parseKlogBody(p *Parser, body string, sev byte, t time.Time) Result {
 	res := Result{Outcome: Recognised, Format: "klog"}
-	rec := record{sev: sev}
+	kvs := p.take()
+	defer p.give(kvs)
+	rec := record{sev: sev, kvs: kvs}
 	if body != "" && body[0] == '"' {
 		if end := quotedEnd(body); end > 0 {
 			if q := body[1:end]; strings.IndexByte(q, '\\') >= 0 && !kubeletMayMatch(q) && validQuoted(q) {

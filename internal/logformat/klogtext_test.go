@@ -64,7 +64,7 @@ func TestParseKlogTextHeader(t *testing.T) {
 			at: time.Date(2026, 7, 23, 1, 14, 24, 768784000, time.UTC),
 		},
 	} {
-		res, ok := parseKlogText(tc.line, recv)
+		res, ok := parseKlogText(nil, tc.line, recv)
 		if !ok {
 			t.Errorf("%s: not klog", tc.name)
 			continue

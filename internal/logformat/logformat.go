@@ -57,13 +57,45 @@ type Result struct {
 // prints it. recv is when the journal received the line (zero when unknown);
 // it supplies the year and time zone that klog headers leave out.
 func Parse(line string, recv time.Time) Result {
+	var p Parser
+	return p.Parse(line, recv)
+}
+
+// Parser parses lines as Parse does, keeping its scratch space from one
+// line to the next, so that a line costs no allocation to read its keys.
+// The zero value is ready; it is not safe for concurrent use.
+type Parser struct {
+	free [][]kv // key lists not in use; one per wrapper a line nests
+}
+
+// take returns an empty key list to scan a line's keys into.
+func (p *Parser) take() []kv {
+	if p == nil || len(p.free) == 0 {
+		return make([]kv, 0, 16)
+	}
+	s := p.free[len(p.free)-1]
+	p.free = p.free[:len(p.free)-1]
+	return s[:0]
+}
+
+// give hands a key list back once its line is parsed: nothing a Result
+// holds points into it (its values are strings of their own).
+func (p *Parser) give(s []kv) {
+	if p != nil && cap(s) > 0 && len(p.free) < 4 {
+		clear(s[:cap(s)]) // drop the strings of the line, for the collector
+		p.free = append(p.free, s)
+	}
+}
+
+// Parse reads one log line, as the package's Parse does.
+func (p *Parser) Parse(line string, recv time.Time) Result {
 	if len(line) > MaxLine {
 		line = line[:MaxLine]
 	}
 	if !utf8.ValidString(line) {
 		line = toValidUTF8(line)
 	}
-	if res, ok := parseFormats(line, recv); ok {
+	if res, ok := parseFormats(p, line, recv); ok {
 		return res
 	}
 	// No format at the start of the line: a journal or syslog prefix, or a
@@ -72,7 +104,7 @@ func Parse(line string, recv time.Time) Result {
 		if recv.IsZero() {
 			recv = pfxTime
 		}
-		if res, ok := parseFormats(body, recv); ok {
+		if res, ok := parseFormats(p, body, recv); ok {
 			return res
 		}
 	}
@@ -81,7 +113,7 @@ func Parse(line string, recv time.Time) Result {
 	// the message is one the kubelet mapping knows, so free text that
 	// happens to start with a quote stays unrecognised.
 	if len(line) > 1 && line[0] == '"' {
-		if res := parseKlogBody(line, 'I', recv); res.Event.Kind != event.Unrecognised {
+		if res := parseKlogBody(p, line, 'I', recv); res.Event.Kind != event.Unrecognised {
 			return res
 		}
 	}
@@ -89,9 +121,9 @@ func Parse(line string, recv time.Time) Result {
 }
 
 // parseFormats tries every format at the start of line.
-func parseFormats(line string, recv time.Time) (Result, bool) {
+func parseFormats(p *Parser, line string, recv time.Time) (Result, bool) {
 	for _, f := range formats {
-		res, ok := f.parse(line, recv)
+		res, ok := f.parse(p, line, recv)
 		if !ok {
 			continue
 		}
