@@ -24,9 +24,8 @@ ARG BUILD_DATE=
 # the host's module download cache, so that the build needs no network.
 ARG GOPROXY=
 ARG GOFLAGS=-mod=readonly
-# go-systemd's sdjournal is cgo: it includes <systemd/sd-journal.h> and
-# dlopens libsystemd.so.0 at run time, so the build needs a C compiler and the
-# headers but does not link libsystemd.
+# The journal reader (internal/journal/sd.go) is cgo and links libsystemd:
+# the build needs a C compiler and the headers, the image libsystemd.so.0.
 RUN set -eu; \
     missing=; \
     for p in gcc libc6-dev libsystemd-dev; do \
