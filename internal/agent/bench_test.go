@@ -72,6 +72,37 @@ func report(b *testing.B, cpu0 time.Duration, entries float64) {
 // none). "files": the journal files read directly, as report does;
 // "libsystemd": through libsystemd, as serve mode does.
 func BenchmarkReplay(b *testing.B) {
+	eachReader(b, func(b *testing.B, dir string, libsystemd bool) float64 {
+		reg := prometheus.NewRegistry()
+		cfg := timeline.DefaultConfig
+		cfg.TTL = 100 * 365 * 24 * time.Hour // report: a copied journal holds all its history
+		tl := timeline.New(cfg, metrics.NewSink(reg, metrics.Options{}))
+		h := metrics.NewHealth(reg, func() float64 { return float64(tl.Len()) })
+		jc := journal.Config{Path: dir, Matches: benchMatches, Libsystemd: libsystemd}
+		a := agent.New(agent.Config{Journal: jc}, tl, h)
+		if err := a.ReadOnce(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		mfs, err := reg.Gather()
+		if err != nil {
+			b.Fatal(err)
+		}
+		var entries float64
+		for _, mf := range mfs {
+			if mf.GetName() == "podstart_journal_entries_read_total" {
+				for _, m := range mf.GetMetric() {
+					entries += m.GetCounter().GetValue()
+				}
+			}
+		}
+		return entries
+	})
+}
+
+// eachReader runs read, which reads the journal in dir once and returns
+// how many entries it handed over, as a sub-benchmark per reader, and
+// reports the costs per entry.
+func eachReader(b *testing.B, read func(b *testing.B, dir string, libsystemd bool) float64) {
 	for _, via := range readers {
 		b.Run(via.name, func(b *testing.B) {
 			dir := benchJournal(b)
@@ -79,27 +110,7 @@ func BenchmarkReplay(b *testing.B) {
 			b.ReportAllocs()
 			cpu0 := cpuTime()
 			for b.Loop() {
-				reg := prometheus.NewRegistry()
-				cfg := timeline.DefaultConfig
-				cfg.TTL = 100 * 365 * 24 * time.Hour // report: a copied journal holds all its history
-				tl := timeline.New(cfg, metrics.NewSink(reg, metrics.Options{}))
-				h := metrics.NewHealth(reg, func() float64 { return float64(tl.Len()) })
-				jc := journal.Config{Path: dir, Matches: benchMatches, Libsystemd: via.libsystemd}
-				a := agent.New(agent.Config{Journal: jc}, tl, h)
-				if err := a.ReadOnce(context.Background()); err != nil {
-					b.Fatal(err)
-				}
-				mfs, err := reg.Gather()
-				if err != nil {
-					b.Fatal(err)
-				}
-				for _, mf := range mfs {
-					if mf.GetName() == "podstart_journal_entries_read_total" {
-						for _, m := range mf.GetMetric() {
-							entries += m.GetCounter().GetValue()
-						}
-					}
-				}
+				entries += read(b, dir, via.libsystemd)
 			}
 			report(b, cpu0, entries)
 		})
@@ -122,30 +133,21 @@ func (c *countHandler) Checkpoint(string)   {}
 // BenchmarkReader is the agent's journal reader alone (MESSAGE, PID, unit
 // and receive time of each entry), its entries dropped.
 func BenchmarkReader(b *testing.B) {
-	for _, via := range readers {
-		b.Run(via.name, func(b *testing.B) {
-			dir := benchJournal(b)
-			var entries float64
-			b.ReportAllocs()
-			cpu0 := cpuTime()
-			for b.Loop() {
-				r, err := journal.Open(journal.Config{Path: dir, Matches: benchMatches, Libsystemd: via.libsystemd})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if r.Direct == via.libsystemd {
-					b.Fatalf("%s: files read directly: %v", via.name, r.Direct)
-				}
-				var h countHandler
-				if err := r.Run(context.Background(), &h); err != nil {
-					b.Fatal(err)
-				}
-				r.Close()
-				entries += float64(h.n)
-			}
-			report(b, cpu0, entries)
-		})
-	}
+	eachReader(b, func(b *testing.B, dir string, libsystemd bool) float64 {
+		r, err := journal.Open(journal.Config{Path: dir, Matches: benchMatches, Libsystemd: libsystemd})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer r.Close()
+		if r.Direct == libsystemd {
+			b.Fatalf("Libsystemd=%v: files read directly: %v", libsystemd, r.Direct)
+		}
+		var h countHandler
+		if err := r.Run(context.Background(), &h); err != nil {
+			b.Fatal(err)
+		}
+		return float64(h.n)
+	})
 }
 
 // BenchmarkBareLoop is the least any reader of these entries does: the
