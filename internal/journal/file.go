@@ -103,7 +103,6 @@ type jfile struct {
 	m        []byte
 	mapped   bool // m is a mapping of the file, to unmap when done
 	compact  bool
-	zstd     bool
 	fileID   [16]byte
 	seqnumID [16]byte
 	nEntries uint64
@@ -228,7 +227,6 @@ func (f *jfile) readHeader() error {
 		return fmt.Errorf("%s: %w: state %d", f.name, errSkipFile, h[hdrStateOff])
 	}
 	f.compact = inc&incompatCompact != 0
-	f.zstd = inc&incompatZstd != 0
 	f.payOff = dataPayloadRegular
 	if f.compact {
 		f.payOff = dataPayloadCompact

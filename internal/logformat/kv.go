@@ -37,11 +37,6 @@ func (r *record) load() {
 		return
 	}
 	r.loaded = true
-	if r.kvs == nil {
-		// One allocation for the usual number of keys rather than the
-		// four of growing from none.
-		r.kvs = make([]kv, 0, 8)
-	}
 	var ok bool
 	r.kvs, ok = parseKVs(r.raw, r.kvs)
 	r.bad = !ok
